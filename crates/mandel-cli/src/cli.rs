@@ -1,0 +1,160 @@
+//! The command line: every option of every subcommand, parsed and typed.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mandel::{Colormap, Format};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mandel",
+    version,
+    about = "Render the Mandelbrot set exactly, on every core",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render a view of the set to a picture or to raw counts.
+    Render(RenderArgs),
+}
+
+/// The grid being computed: size, iteration limit, and the view.
+#[derive(Debug, Clone, Args)]
+pub struct GridArgs {
+    /// Pixels per row.
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..))]
+    pub width: u32,
+    /// Number of rows.
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(1..))]
+    pub height: u32,
+    /// Iteration limit: a pixel that reaches it is taken to be in the set.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_iter: u32,
+    /// Left edge of the view (real axis) [default: -2.5].
+    #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["center", "zoom"])]
+    pub xmin: Option<f64>,
+    /// Right edge of the view [default: 1.0].
+    #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["center", "zoom"])]
+    pub xmax: Option<f64>,
+    /// Bottom edge of the view (imaginary axis) [default: -1.0].
+    #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["center", "zoom"])]
+    pub ymin: Option<f64>,
+    /// Top edge of the view [default: 1.0].
+    #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["center", "zoom"])]
+    pub ymax: Option<f64>,
+    /// Centre of the view as RE,IM (instead of the edges), e.g. -0.75,0.1.
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_center, value_name = "RE,IM")]
+    pub center: Option<(f64, f64)>,
+    /// Magnification about --center: the view is 3.5/ZOOM wide, its height follows the
+    /// picture's aspect ratio [default: 1].
+    #[arg(long, allow_negative_numbers = true)]
+    pub zoom: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PoolKind {
+    /// One row after another, as the seed's `map`.
+    Sequential,
+    /// A pool of threads taking rows dynamically.
+    Threads,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub grid: GridArgs,
+    /// How rows are mapped onto workers.
+    #[arg(long, value_enum, default_value_t = PoolKind::Threads)]
+    pub pool: PoolKind,
+    /// Number of workers [default: all cores].
+    #[arg(short, long)]
+    pub jobs: Option<NonZeroUsize>,
+    /// Output file, or - for standard output (then --format is required).
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+    /// Output format [default: from the output's extension]:
+    /// png, jpeg, ppm, pgm, pbm, npy.
+    #[arg(long, value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Colormap: viridis, magma, inferno, plasma, turbo, twilight, greys.
+    #[arg(long, default_value = "viridis", value_parser = parse_colormap)]
+    pub colormap: Colormap,
+    /// No progress bar and no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+fn parse_center(s: &str) -> Result<(f64, f64), String> {
+    let (re, im) = s
+        .split_once(',')
+        .ok_or_else(|| format!("'{s}' is not RE,IM (two numbers separated by a comma)"))?;
+    let num = |part: &str| {
+        part.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("'{part}' in '{s}' is not a number"))
+    };
+    Ok((num(re)?, num(im)?))
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse().map_err(|e: mandel::Error| e.to_string())
+}
+
+fn parse_colormap(s: &str) -> Result<Colormap, String> {
+    s.parse().map_err(|e: mandel::Error| e.to_string())
+}
+
+impl GridArgs {
+    /// The validated grid these options describe.
+    pub fn params(&self) -> mandel::Result<mandel::Params> {
+        let (w, h) = (self.width, self.height);
+        let bounds = if self.center.is_some() || self.zoom.is_some() {
+            let (re, im) = self.center.unwrap_or((-0.75, 0.0));
+            mandel::Bounds::from_center_zoom(re, im, self.zoom.unwrap_or(1.0), w, h)?
+        } else {
+            let d = mandel::SEED_BOUNDS;
+            mandel::Bounds {
+                xmin: self.xmin.unwrap_or(d.xmin),
+                xmax: self.xmax.unwrap_or(d.xmax),
+                ymin: self.ymin.unwrap_or(d.ymin),
+                ymax: self.ymax.unwrap_or(d.ymax),
+            }
+        };
+        mandel::Params::new(mandel::Viewport::new(bounds, w, h)?, self.max_iter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_numbers_in_every_form() {
+        let cli = Cli::try_parse_from([
+            "mandel", "render", "--xmin", "-2", "--xmax=-1", "--ymin", "-0.5", "-o", "x.png",
+        ])
+        .unwrap();
+        let Command::Render(a) = cli.command;
+        assert_eq!((a.grid.xmin, a.grid.xmax, a.grid.ymin), (Some(-2.0), Some(-1.0), Some(-0.5)));
+
+        let cli = Cli::try_parse_from(["mandel", "render", "--center", "-0.75,-0.1", "-o", "x.png"])
+            .unwrap();
+        let Command::Render(a) = cli.command;
+        assert_eq!(a.grid.center, Some((-0.75, -0.1)));
+    }
+
+    #[test]
+    fn center_conflicts_with_edges() {
+        let err = Cli::try_parse_from([
+            "mandel", "render", "--center", "0,0", "--xmin", "-1", "-o", "x.png",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+}

@@ -1,0 +1,70 @@
+//! `mandel`: a thin command line over the `mandel` library.
+
+mod cli;
+mod interrupt;
+mod progress;
+mod render_cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// Errors the user can fix by changing the command (exit 2), as opposed to failures (exit 1).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("mandel: {}", one_line(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Render(args) => render_cmd::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mandel: {}", one_line(&format!("{e:#}")));
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    let usage = e.chain().any(|cause| {
+        cause.is::<UsageError>()
+            || cause
+                .downcast_ref::<mandel::Error>()
+                .is_some_and(mandel::Error::is_usage)
+    });
+    if usage { 2 } else { 1 }
+}
+
+/// clap's messages span several lines (a blank line, then a hint); keep the part before the
+/// first blank line, joined, so that every error is one line that names the bad value.
+fn one_line(message: &str) -> String {
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    message
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,32 @@
+//! Exact, parallel Mandelbrot escape-time rendering.
+//!
+//! The grid, iteration rule and counts are those of the seed program (a Python blog post that
+//! maps `mandelbrotCalcRow` over the rows of a 400x400 picture): pixel (r, c) samples
+//! `c*dx + xmin + i(r*dy + ymin)`, and its count is how many times `z <- z*z + c` runs from 0
+//! while `|z| < 2` and the count is below the limit. Every kernel and every pool gives the
+//! seed's counts bit for bit.
+//!
+//! ```
+//! use mandel::{render, Params, Pool, Viewport};
+//! let params = Params::new(Viewport::seed(40, 20)?, 100)?;
+//! let grid = render(&params, Pool::Sequential, &|| {})?;
+//! assert_eq!(grid.row(10)[16], 100); // (-1.1, 0) is in the set
+//! # Ok::<(), mandel::Error>(())
+//! ```
+
+pub mod color;
+mod error;
+mod grid;
+pub mod kernel;
+pub mod memory;
+pub mod output;
+mod render;
+mod viewport;
+
+pub use color::Colormap;
+pub use error::{Error, Result};
+pub use grid::Grid;
+pub use kernel::escape_time;
+pub use output::{AtomicFile, Encoding, Format};
+pub use render::{Params, Pool, available_cores, render, render_into};
+pub use viewport::{Bounds, SEED_BOUNDS, Viewport};

@@ -1,0 +1,283 @@
+//! File formats, and writing them atomically.
+
+use std::fmt;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use image::{ExtendedColorType, ImageEncoder};
+
+use crate::color::{self, Colormap};
+use crate::error::{Error, Result};
+use crate::grid::Grid;
+
+/// Output formats. Pictures (PNG, JPEG, PPM, PGM, PBM) have `ymax` on their top row; `.npy`
+/// keeps the grid's row order (row 0 is `ymin`), as the seed's list of rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Png,
+    Jpeg,
+    /// Netpbm P6: the colormapped picture.
+    Ppm,
+    /// Netpbm P5: counts scaled linearly to 256 grey levels.
+    Pgm,
+    /// Netpbm P4: 1 (black) where the pixel reached max-iter, i.e. is taken to be in the set.
+    Pbm,
+    /// numpy's format: dtype `<u4`, shape (height, width), C order, the exact counts.
+    Npy,
+}
+
+impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::Png,
+        Format::Jpeg,
+        Format::Ppm,
+        Format::Pgm,
+        Format::Pbm,
+        Format::Npy,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Jpeg => "jpeg",
+            Format::Ppm => "ppm",
+            Format::Pgm => "pgm",
+            Format::Pbm => "pbm",
+            Format::Npy => "npy",
+        }
+    }
+
+    /// Whether colour options apply (everything but the raw counts and the 1-bit map).
+    pub fn uses_colormap(self) -> bool {
+        matches!(self, Format::Png | Format::Jpeg | Format::Ppm)
+    }
+
+    /// The format named by a path's extension.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext.is_empty() {
+            return Err(Error::invalid(
+                "output",
+                path.display(),
+                "has no extension to tell its format (add one, or pass --format)",
+            ));
+        }
+        ext.parse()
+            .map_err(|_| Error::invalid("output", path.display(), unknown_format_reason(ext)))
+    }
+
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            Format::Png => "image/png",
+            Format::Jpeg => "image/jpeg",
+            Format::Ppm | Format::Pgm | Format::Pbm => "image/x-portable-anymap",
+            Format::Npy => "application/octet-stream",
+        }
+    }
+}
+
+fn unknown_format_reason(ext: &str) -> String {
+    let names: Vec<_> = Format::ALL.iter().map(|f| f.name()).collect();
+    format!(
+        "has an unknown format '{ext}' (choose one of {})",
+        names.join(", ")
+    )
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "png" => Ok(Format::Png),
+            "jpeg" | "jpg" => Ok(Format::Jpeg),
+            "ppm" => Ok(Format::Ppm),
+            "pgm" => Ok(Format::Pgm),
+            "pbm" => Ok(Format::Pbm),
+            "npy" => Ok(Format::Npy),
+            _ => Err(Error::invalid(
+                "format",
+                s,
+                format!(
+                    "is not known (choose one of {})",
+                    Format::ALL.map(Format::name).join(", ")
+                ),
+            )),
+        }
+    }
+}
+
+/// How to turn a grid into bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encoding {
+    pub format: Format,
+    pub colormap: Colormap,
+    /// The render's iteration limit: PBM marks the pixels that reached it.
+    pub max_iter: u32,
+}
+
+/// Writes the grid in the chosen format.
+pub fn write(grid: &Grid, enc: &Encoding, out: impl Write) -> Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 16, out);
+    let (w, h) = (grid.width(), grid.height());
+    match enc.format {
+        Format::Png => {
+            let rgb = color::to_rgb(grid, enc.colormap)?;
+            image::codecs::png::PngEncoder::new(&mut out)
+                .write_image(&rgb, w, h, ExtendedColorType::Rgb8)
+                .map_err(|e| image_error("png", e))?;
+        }
+        Format::Jpeg => {
+            let rgb = color::to_rgb(grid, enc.colormap)?;
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92)
+                .write_image(&rgb, w, h, ExtendedColorType::Rgb8)
+                .map_err(|e| image_error("jpeg", e))?;
+        }
+        Format::Ppm => {
+            let rgb = color::to_rgb(grid, enc.colormap)?;
+            write!(out, "P6\n{w} {h}\n255\n").map_err(Error::Write)?;
+            out.write_all(&rgb).map_err(Error::Write)?;
+        }
+        Format::Pgm => {
+            let grey = color::to_grey(grid)?;
+            write!(out, "P5\n{w} {h}\n255\n").map_err(Error::Write)?;
+            out.write_all(&grey).map_err(Error::Write)?;
+        }
+        Format::Pbm => write_pbm(grid, enc.max_iter, &mut out).map_err(Error::Write)?,
+        Format::Npy => write_npy(grid, &mut out).map_err(Error::Write)?,
+    }
+    out.flush().map_err(Error::Write)
+}
+
+fn image_error(format: &'static str, e: image::ImageError) -> Error {
+    match e {
+        image::ImageError::IoError(io) => Error::Write(io),
+        other => Error::Encode {
+            format,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Streams the bitmap row by row: no buffer beyond one packed row.
+fn write_pbm(grid: &Grid, max_iter: u32, out: &mut impl Write) -> io::Result<()> {
+    write!(out, "P4\n{} {}\n", grid.width(), grid.height())?;
+    let mut packed = vec![0u8; (grid.width() as usize).div_ceil(8)];
+    for row in color::picture_rows(grid) {
+        packed.fill(0);
+        for (i, _) in row.iter().enumerate().filter(|&(_, &c)| c >= max_iter) {
+            packed[i / 8] |= 0x80 >> (i % 8);
+        }
+        out.write_all(&packed)?;
+    }
+    Ok(())
+}
+
+fn write_npy(grid: &Grid, out: &mut impl Write) -> io::Result<()> {
+    use npyz::WriterBuilder;
+    let mut writer = npyz::WriteOptions::<u32>::new()
+        .default_dtype()
+        .shape(&[u64::from(grid.height()), u64::from(grid.width())])
+        .writer(out)
+        .begin_nd()?;
+    writer.extend(grid.counts().iter().copied())?;
+    writer.finish()
+}
+
+/// A file that appears at its path only when complete: written under a temporary name in the
+/// same folder, renamed over the target by [`AtomicFile::commit`], removed if dropped.
+pub struct AtomicFile {
+    target: PathBuf,
+    temp: tempfile::NamedTempFile,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file now, so that an unwritable folder is reported before any
+    /// work is done.
+    pub fn create(target: impl Into<PathBuf>) -> Result<Self> {
+        let target = target.into();
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if target.is_dir() {
+            return Err(Error::io(
+                &target,
+                io::Error::new(io::ErrorKind::IsADirectory, "is a directory"),
+            ));
+        }
+        let temp = tempfile::Builder::new()
+            .prefix(".mandel-")
+            .suffix(".partial")
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(&target, e))?;
+        Ok(AtomicFile { target, temp })
+    }
+
+    /// Where the bytes go until the commit (for clean-up on a signal).
+    pub fn temp_path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.temp.as_file_mut()
+    }
+
+    /// Flushes the data to disk and renames the file into place.
+    pub fn commit(self) -> Result<()> {
+        self.temp
+            .as_file()
+            .sync_all()
+            .map_err(|e| Error::io(&self.target, e))?;
+        let target = self.target;
+        self.temp
+            .persist(&target)
+            .map_err(|e| Error::io(&target, e.error))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_from_extension() {
+        assert_eq!(Format::from_path(Path::new("a.PNG")).unwrap(), Format::Png);
+        assert_eq!(Format::from_path(Path::new("a.jpg")).unwrap(), Format::Jpeg);
+        assert_eq!(Format::from_path(Path::new("x/a.npy")).unwrap(), Format::Npy);
+        let e = Format::from_path(Path::new("a.gif")).unwrap_err().to_string();
+        assert!(e.contains("a.gif") && e.contains("'gif'"), "{e}");
+        assert!(Format::from_path(Path::new("noext")).is_err());
+    }
+
+    #[test]
+    fn pbm_marks_pixels_that_reached_max_iter_top_row_first() {
+        // Row 0 (ymin) has the in-set pixel at column 0; the picture shows it on the bottom.
+        let grid = Grid::from_counts(9, 2, vec![5, 1, 1, 1, 1, 1, 1, 1, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1]).unwrap();
+        let mut out = Vec::new();
+        write_pbm(&grid, 5, &mut out).unwrap();
+        assert_eq!(out, b"P4\n9 2\n\x00\x00\x80\x80");
+    }
+
+    #[test]
+    fn atomic_file_appears_only_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.bin");
+        let mut f = AtomicFile::create(&target).unwrap();
+        f.file().write_all(b"abc").unwrap();
+        assert!(!target.exists());
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"abc");
+
+        let f = AtomicFile::create(dir.path().join("dropped.bin")).unwrap();
+        drop(f);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
