@@ -137,14 +137,26 @@ mod tests {
     #[test]
     fn negative_numbers_in_every_form() {
         let cli = Cli::try_parse_from([
-            "mandel", "render", "--xmin", "-2", "--xmax=-1", "--ymin", "-0.5", "-o", "x.png",
+            "mandel",
+            "render",
+            "--xmin",
+            "-2",
+            "--xmax=-1",
+            "--ymin",
+            "-0.5",
+            "-o",
+            "x.png",
         ])
         .unwrap();
         let Command::Render(a) = cli.command;
-        assert_eq!((a.grid.xmin, a.grid.xmax, a.grid.ymin), (Some(-2.0), Some(-1.0), Some(-0.5)));
+        assert_eq!(
+            (a.grid.xmin, a.grid.xmax, a.grid.ymin),
+            (Some(-2.0), Some(-1.0), Some(-0.5))
+        );
 
-        let cli = Cli::try_parse_from(["mandel", "render", "--center", "-0.75,-0.1", "-o", "x.png"])
-            .unwrap();
+        let cli =
+            Cli::try_parse_from(["mandel", "render", "--center", "-0.75,-0.1", "-o", "x.png"])
+                .unwrap();
         let Command::Render(a) = cli.command;
         assert_eq!(a.grid.center, Some((-0.75, -0.1)));
     }

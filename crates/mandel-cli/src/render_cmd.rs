@@ -18,7 +18,9 @@ pub fn run(args: RenderArgs) -> Result<()> {
     let format = match (args.format, to_stdout) {
         (Some(f), _) => f,
         (None, true) => {
-            return Err(UsageError("--format is required when the output is - (stdout)".into()).into());
+            return Err(
+                UsageError("--format is required when the output is - (stdout)".into()).into(),
+            );
         }
         (None, false) => Format::from_path(&args.output)?,
     };
@@ -69,7 +71,11 @@ pub fn run(args: RenderArgs) -> Result<()> {
             group_thousands(iterations),
             secs,
             si(iterations as f64 / secs.max(1e-9)),
-            if to_stdout { "stdout".into() } else { args.output.display().to_string() },
+            if to_stdout {
+                "stdout".into()
+            } else {
+                args.output.display().to_string()
+            },
         );
     }
     Ok(())
@@ -95,7 +101,7 @@ fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

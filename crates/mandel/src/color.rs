@@ -101,7 +101,11 @@ impl FromStr for Colormap {
     fn from_str(s: &str) -> Result<Self> {
         let lower = s.to_ascii_lowercase();
         // matplotlib spells it "Greys"; accept the American spelling too.
-        let lower = if lower == "grays" { "greys".into() } else { lower };
+        let lower = if lower == "grays" {
+            "greys".into()
+        } else {
+            lower
+        };
         Colormap::ALL
             .into_iter()
             .find(|c| c.name() == lower)

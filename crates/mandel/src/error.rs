@@ -16,15 +16,16 @@ pub enum Error {
     },
     /// The request is valid but too large for this machine.
     #[error("{what} needs {bytes} bytes, more than this machine's memory ({limit} bytes)")]
-    TooLarge { what: String, bytes: u64, limit: u64 },
+    TooLarge {
+        what: String,
+        bytes: u64,
+        limit: u64,
+    },
     /// Reading or writing a file failed.
     // The message of `err` is part of this one, so it is not also a `#[source]`: error
     // chains would print it twice.
     #[error("{}: {}", path.display(), describe_io(err))]
-    Io {
-        path: PathBuf,
-        err: std::io::Error,
-    },
+    Io { path: PathBuf, err: std::io::Error },
     /// Writing encoded output failed part way.
     #[error("writing output: {}", describe_io(.0))]
     Write(std::io::Error),
@@ -68,6 +69,7 @@ fn describe_io(e: &std::io::Error) -> String {
         NotFound => "no such file or folder".into(),
         PermissionDenied => "permission denied".into(),
         IsADirectory => "is a directory".into(),
+        NotADirectory => "a component of the path is not a folder".into(),
         ReadOnlyFilesystem => "read-only file system".into(),
         StorageFull => "no space left on device".into(),
         _ => e.to_string(),

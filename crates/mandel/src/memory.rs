@@ -39,6 +39,19 @@ pub fn checked_len(what: &str, items: u64, item_size: usize) -> Result<usize> {
     usize::try_from(items).map_err(|_| too_large(bytes))
 }
 
+/// An empty vector with room for `items` elements, refused with [`Error::TooLarge`] before
+/// allocating when it cannot fit.
+pub fn try_vec<T>(what: &str, items: u64) -> Result<Vec<T>> {
+    let len = checked_len(what, items, size_of::<T>())?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Error::TooLarge {
+        what: what.to_owned(),
+        bytes: items.saturating_mul(size_of::<T>() as u64),
+        limit: physical_bytes().unwrap_or(0),
+    })?;
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,17 +66,4 @@ mod tests {
             assert!(checked_len("x", phys, 2).is_err());
         }
     }
-}
-
-/// An empty vector with room for `items` elements, refused with [`Error::TooLarge`] before
-/// allocating when it cannot fit.
-pub fn try_vec<T>(what: &str, items: u64) -> Result<Vec<T>> {
-    let len = checked_len(what, items, size_of::<T>())?;
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| Error::TooLarge {
-        what: what.to_owned(),
-        bytes: items.saturating_mul(size_of::<T>() as u64),
-        limit: physical_bytes().unwrap_or(0),
-    })?;
-    Ok(v)
 }

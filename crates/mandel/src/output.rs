@@ -212,9 +212,13 @@ impl AtomicFile {
                 io::Error::new(io::ErrorKind::IsADirectory, "is a directory"),
             ));
         }
-        let temp = tempfile::Builder::new()
-            .prefix(".mandel-")
-            .suffix(".partial")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".mandel-").suffix(".partial");
+        // Temporary files are private (0600) by default; the finished file should get the
+        // permissions any new file gets (0666 less the umask).
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder
             .tempfile_in(&dir)
             .map_err(|e| Error::io(&target, e))?;
         Ok(AtomicFile { target, temp })
@@ -251,8 +255,13 @@ mod tests {
     fn format_from_extension() {
         assert_eq!(Format::from_path(Path::new("a.PNG")).unwrap(), Format::Png);
         assert_eq!(Format::from_path(Path::new("a.jpg")).unwrap(), Format::Jpeg);
-        assert_eq!(Format::from_path(Path::new("x/a.npy")).unwrap(), Format::Npy);
-        let e = Format::from_path(Path::new("a.gif")).unwrap_err().to_string();
+        assert_eq!(
+            Format::from_path(Path::new("x/a.npy")).unwrap(),
+            Format::Npy
+        );
+        let e = Format::from_path(Path::new("a.gif"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("a.gif") && e.contains("'gif'"), "{e}");
         assert!(Format::from_path(Path::new("noext")).is_err());
     }
@@ -260,7 +269,12 @@ mod tests {
     #[test]
     fn pbm_marks_pixels_that_reached_max_iter_top_row_first() {
         // Row 0 (ymin) has the in-set pixel at column 0; the picture shows it on the bottom.
-        let grid = Grid::from_counts(9, 2, vec![5, 1, 1, 1, 1, 1, 1, 1, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1]).unwrap();
+        let grid = Grid::from_counts(
+            9,
+            2,
+            vec![5, 1, 1, 1, 1, 1, 1, 1, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+        )
+        .unwrap();
         let mut out = Vec::new();
         write_pbm(&grid, 5, &mut out).unwrap();
         assert_eq!(out, b"P4\n9 2\n\x00\x00\x80\x80");
@@ -275,6 +289,16 @@ mod tests {
         assert!(!target.exists());
         f.commit().unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"abc");
+
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let plain = dir.path().join("plain");
+            std::fs::File::create(&plain).unwrap();
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&target), mode(&plain));
+            std::fs::remove_file(plain).unwrap();
+        }
 
         let f = AtomicFile::create(dir.path().join("dropped.bin")).unwrap();
         drop(f);

@@ -39,7 +39,9 @@ pub enum Pool {
 impl Pool {
     /// Threads on every core the process may use.
     pub fn all_cores() -> Self {
-        Pool::Threads { jobs: available_cores() }
+        Pool::Threads {
+            jobs: available_cores(),
+        }
     }
 }
 
@@ -98,4 +100,70 @@ pub fn render_into(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::viewport::Bounds;
+    use proptest::prelude::*;
+
+    fn jobs(n: usize) -> Pool {
+        Pool::Threads {
+            jobs: NonZeroUsize::new(n).unwrap(),
+        }
+    }
+
+    #[test]
+    fn rejects_max_iter_zero() {
+        let vp = Viewport::seed(2, 2).unwrap();
+        assert!(
+            Params::new(vp, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("max-iter = 0")
+        );
+    }
+
+    #[test]
+    fn every_row_is_reported_once() {
+        let params = Params::new(Viewport::seed(13, 29).unwrap(), 50).unwrap();
+        for pool in [Pool::Sequential, jobs(3)] {
+            let rows = std::sync::atomic::AtomicU32::new(0);
+            render(&params, pool, &|| {
+                rows.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })
+            .unwrap();
+            assert_eq!(rows.into_inner(), 29);
+        }
+    }
+
+    #[test]
+    fn grid_rows_follow_the_viewport_rows() {
+        let params = Params::new(Viewport::seed(17, 9).unwrap(), 300).unwrap();
+        let grid = render(&params, jobs(2), &|| {}).unwrap();
+        for r in 0..9 {
+            for (c, &n) in (0u32..).zip(grid.row(r)) {
+                let vp = &params.viewport;
+                assert_eq!(n, kernel::escape_time(vp.cx(c), vp.cy(r), 300));
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn threads_equal_sequential_on_random_viewports(
+            xmin in -2.5f64..0.5, w in 1e-9f64..3.0,
+            ymin in -1.5f64..1.0, h in 1e-9f64..2.0,
+            width in 1u32..70, height in 1u32..40,
+            max_iter in 1u32..400, n in 1usize..5,
+        ) {
+            let bounds = Bounds { xmin, xmax: xmin + w, ymin, ymax: ymin + h };
+            let params = Params::new(Viewport::new(bounds, width, height).unwrap(), max_iter).unwrap();
+            let seq = render(&params, Pool::Sequential, &|| {}).unwrap();
+            let par = render(&params, jobs(n), &|| {}).unwrap();
+            prop_assert_eq!(seq, par);
+        }
+    }
 }

@@ -80,7 +80,12 @@ impl Viewport {
             ymin,
             ymax,
         } = bounds;
-        for (name, v) in [("xmin", xmin), ("xmax", xmax), ("ymin", ymin), ("ymax", ymax)] {
+        for (name, v) in [
+            ("xmin", xmin),
+            ("xmax", xmax),
+            ("ymin", ymin),
+            ("ymax", ymax),
+        ] {
             check_finite(name, v)?;
         }
         if xmin >= xmax {
@@ -176,8 +181,28 @@ mod tests {
         let err = |bounds, w, h| Viewport::new(bounds, w, h).unwrap_err().to_string();
         assert!(err(b, 0, 10).contains("width"));
         assert!(err(b, 10, 0).contains("height"));
-        assert!(err(Bounds { xmin: f64::NAN, ..b }, 1, 1).contains("xmin = NaN"));
-        assert!(err(Bounds { ymax: f64::INFINITY, ..b }, 1, 1).contains("ymax = inf"));
+        assert!(
+            err(
+                Bounds {
+                    xmin: f64::NAN,
+                    ..b
+                },
+                1,
+                1
+            )
+            .contains("xmin = NaN")
+        );
+        assert!(
+            err(
+                Bounds {
+                    ymax: f64::INFINITY,
+                    ..b
+                },
+                1,
+                1
+            )
+            .contains("ymax = inf")
+        );
         assert!(err(Bounds { xmin: 1.0, ..b }, 1, 1).contains("xmin = 1"));
         assert!(err(Bounds { ymin: 2.0, ..b }, 1, 1).contains("ymin = 2"));
         let huge = Bounds {

@@ -1,1 +1,8 @@
+//! Integration tests of the `mandel` binary: one test binary, as cargo builds each file in
+//! `tests/` as its own crate.
 
+mod util;
+
+mod cli_errors;
+mod exactness;
+mod formats;
