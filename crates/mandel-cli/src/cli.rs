@@ -75,6 +75,10 @@ pub struct RenderArgs {
     /// Number of workers [default: all cores].
     #[arg(short, long)]
     pub jobs: Option<NonZeroUsize>,
+    /// Escape-time kernel: auto (the fastest this CPU has), scalar, portable, avx2, avx512,
+    /// neon. Every kernel gives the same counts.
+    #[arg(long, env = mandel::kernel::KERNEL_ENV, default_value = "auto", value_parser = parse_kernel)]
+    pub kernel: mandel::Kernel,
     /// Output file, or - for standard output (then --format is required).
     #[arg(short, long, value_name = "PATH")]
     pub output: PathBuf,
@@ -104,6 +108,10 @@ fn parse_center(s: &str) -> Result<(f64, f64), String> {
 
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse().map_err(|e: mandel::Error| e.to_string())
+}
+
+fn parse_kernel(s: &str) -> Result<mandel::Kernel, String> {
+    mandel::Kernel::select(s).map_err(|e| e.to_string())
 }
 
 fn parse_colormap(s: &str) -> Result<Colormap, String> {

@@ -35,9 +35,9 @@ impl Progress {
         }
     }
 
-    /// One more unit done; safe to call from any thread.
-    pub fn inc(&self) {
-        self.bar.inc(1);
+    /// `n` more units done; safe to call from any thread.
+    pub fn inc(&self, n: u64) {
+        self.bar.inc(n);
         if self.enabled && self.start.elapsed() >= SHOW_AFTER {
             self.shown
                 .call_once(|| self.bar.set_draw_target(ProgressDrawTarget::stderr()));

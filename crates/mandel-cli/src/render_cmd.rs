@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
-use mandel::{AtomicFile, Encoding, Format, Pool};
+use mandel::{AtomicFile, Encoding, Engine, Format, Pool};
 
 use crate::UsageError;
 use crate::cli::{PoolKind, RenderArgs};
@@ -24,7 +24,10 @@ pub fn run(args: RenderArgs) -> Result<()> {
         }
         (None, false) => Format::from_path(&args.output)?,
     };
-    let pool = pool(args.pool, args.jobs);
+    let engine = Engine {
+        pool: pool(args.pool, args.jobs),
+        kernel: args.kernel,
+    };
     let encoding = Encoding {
         format,
         colormap: args.colormap,
@@ -42,7 +45,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
 
     let progress = Progress::new(params.viewport.height().into(), "rows", args.quiet);
     let start = Instant::now();
-    let grid = mandel::render(&params, pool, &|| progress.inc())?;
+    let grid = mandel::render(&params, &engine, &|rows| progress.inc(rows.into()))?;
     let elapsed = start.elapsed();
     progress.finish();
 
@@ -63,11 +66,12 @@ pub fn run(args: RenderArgs) -> Result<()> {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(
             err,
-            "{}x{} max-iter {} ({}): {} iterations in {:.3} s, {}/s -> {}",
+            "{}x{} max-iter {} ({}, {}): {} iterations in {:.3} s, {}/s -> {}",
             grid.width(),
             grid.height(),
             params.max_iter,
-            pool_label(pool),
+            pool_label(engine.pool),
+            engine.kernel,
             group_thousands(iterations),
             secs,
             si(iterations as f64 / secs.max(1e-9)),

@@ -7,9 +7,9 @@
 //! seed's counts bit for bit.
 //!
 //! ```
-//! use mandel::{render, Params, Pool, Viewport};
+//! use mandel::{render, Engine, Params, Viewport};
 //! let params = Params::new(Viewport::seed(40, 20)?, 100)?;
-//! let grid = render(&params, Pool::Sequential, &|| {})?;
+//! let grid = render(&params, &Engine::default(), &|_rows_done| {})?;
 //! assert_eq!(grid.row(10)[16], 100); // (-1.1, 0) is in the set
 //! # Ok::<(), mandel::Error>(())
 //! ```
@@ -26,7 +26,7 @@ mod viewport;
 pub use color::Colormap;
 pub use error::{Error, Result};
 pub use grid::Grid;
-pub use kernel::escape_time;
+pub use kernel::{Kernel, escape_time};
 pub use output::{AtomicFile, Encoding, Format};
-pub use render::{Params, Pool, available_cores, render, render_into};
+pub use render::{Engine, Params, Pool, available_cores, render, render_into, rows_per_task};
 pub use viewport::{Bounds, SEED_BOUNDS, Viewport};

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::grid::Grid;
-use crate::kernel;
+use crate::kernel::Kernel;
 use crate::viewport::Viewport;
 
 /// What to render: a pixel grid over the plane and the iteration limit.
@@ -45,6 +45,33 @@ impl Pool {
     }
 }
 
+/// How a render is carried out: which pool maps the work, which kernel computes it. Neither
+/// changes a single count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Engine {
+    pub pool: Pool,
+    pub kernel: Kernel,
+}
+
+impl Default for Engine {
+    /// Threads on every core, the fastest kernel this CPU has.
+    fn default() -> Self {
+        Engine {
+            pool: Pool::all_cores(),
+            kernel: Kernel::best(),
+        }
+    }
+}
+
+/// Pixels per task handed to a worker: the unit is a row, as in the seed, but narrow rows are
+/// grouped so that a vector kernel has enough pixels in flight and a task is worth a steal.
+const PIXELS_PER_TASK: usize = 4096;
+
+/// Rows per task for a grid `width` pixels wide.
+pub fn rows_per_task(width: u32) -> usize {
+    PIXELS_PER_TASK.div_ceil(width as usize).max(1)
+}
+
 /// The number of cores this process may run on (at least 1).
 pub fn available_cores() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
@@ -52,20 +79,20 @@ pub fn available_cores() -> NonZeroUsize {
 
 /// Renders every row of `params` and returns the count grid, rows in the seed's order.
 ///
-/// `on_row` is called once per finished row, from whichever thread finished it (for progress
-/// bars). The grid is identical for every pool and job count.
-pub fn render(params: &Params, pool: Pool, on_row: &(dyn Fn() + Sync)) -> Result<Grid> {
+/// `on_rows(n)` is called each time `n` more rows are finished, from whichever thread finished
+/// them (for progress bars). The grid is identical for every engine.
+pub fn render(params: &Params, engine: &Engine, on_rows: &(dyn Fn(u32) + Sync)) -> Result<Grid> {
     let mut grid = Grid::new(params.viewport.width(), params.viewport.height())?;
-    render_into(params, pool, &mut grid, on_row)?;
+    render_into(params, engine, &mut grid, on_rows)?;
     Ok(grid)
 }
 
 /// As [`render`], into a grid the caller allocated with the viewport's size.
 pub fn render_into(
     params: &Params,
-    pool: Pool,
+    engine: &Engine,
     grid: &mut Grid,
-    on_row: &(dyn Fn() + Sync),
+    on_rows: &(dyn Fn(u32) + Sync),
 ) -> Result<()> {
     let vp = &params.viewport;
     assert_eq!(
@@ -73,29 +100,42 @@ pub fn render_into(
         (vp.width(), vp.height()),
         "grid size must match the viewport"
     );
-    let width = vp.width() as usize;
-    match pool {
-        Pool::Sequential => {
-            for (out, r) in grid.counts_mut().chunks_exact_mut(width).zip(0u32..) {
-                kernel::render_row(vp, r, params.max_iter, out);
-                on_row();
-            }
-        }
+    if !engine.kernel.is_available() {
+        return Err(Error::invalid(
+            "kernel",
+            engine.kernel,
+            "is not supported by this CPU",
+        ));
+    }
+    let rows = rows_per_task(vp.width());
+    let chunk = rows * vp.width() as usize;
+    let task = |(i, out): (usize, &mut [u32])| {
+        let first_row = (i * rows) as u32;
+        engine
+            .kernel
+            .render_rows(vp, first_row, params.max_iter, out);
+        on_rows((out.len() / vp.width() as usize) as u32);
+    };
+    match engine.pool {
+        Pool::Sequential => grid
+            .counts_mut()
+            .chunks_mut(chunk)
+            .enumerate()
+            .for_each(task),
         Pool::Threads { jobs } => {
             let threads = rayon::ThreadPoolBuilder::new()
                 .num_threads(jobs.get())
                 .thread_name(|i| format!("mandel-row-{i}"))
                 .build()
                 .map_err(|e| Error::invalid("jobs", jobs, format!("cannot start threads: {e}")))?;
+            // Work stealing hands tasks out dynamically, so the costly rows through the set
+            // do not leave a thread idle at the end.
             threads.install(|| {
                 grid.counts_mut()
-                    .par_chunks_exact_mut(width)
-                    .zip(0u32..vp.height())
+                    .par_chunks_mut(chunk)
+                    .enumerate()
                     .with_max_len(1)
-                    .for_each(|(out, r)| {
-                        kernel::render_row(vp, r, params.max_iter, out);
-                        on_row();
-                    });
+                    .for_each(task)
             });
         }
     }
@@ -130,8 +170,12 @@ mod tests {
         let params = Params::new(Viewport::seed(13, 29).unwrap(), 50).unwrap();
         for pool in [Pool::Sequential, jobs(3)] {
             let rows = std::sync::atomic::AtomicU32::new(0);
-            render(&params, pool, &|| {
-                rows.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let engine = Engine {
+                pool,
+                kernel: Kernel::Scalar,
+            };
+            render(&params, &engine, &|n| {
+                rows.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
             })
             .unwrap();
             assert_eq!(rows.into_inner(), 29);
@@ -141,11 +185,15 @@ mod tests {
     #[test]
     fn grid_rows_follow_the_viewport_rows() {
         let params = Params::new(Viewport::seed(17, 9).unwrap(), 300).unwrap();
-        let grid = render(&params, jobs(2), &|| {}).unwrap();
+        let engine = Engine {
+            pool: jobs(2),
+            kernel: Kernel::best(),
+        };
+        let grid = render(&params, &engine, &|_| {}).unwrap();
         for r in 0..9 {
             for (c, &n) in (0u32..).zip(grid.row(r)) {
                 let vp = &params.viewport;
-                assert_eq!(n, kernel::escape_time(vp.cx(c), vp.cy(r), 300));
+                assert_eq!(n, crate::kernel::escape_time(vp.cx(c), vp.cy(r), 300));
             }
         }
     }
@@ -161,8 +209,10 @@ mod tests {
         ) {
             let bounds = Bounds { xmin, xmax: xmin + w, ymin, ymax: ymin + h };
             let params = Params::new(Viewport::new(bounds, width, height).unwrap(), max_iter).unwrap();
-            let seq = render(&params, Pool::Sequential, &|| {}).unwrap();
-            let par = render(&params, jobs(n), &|| {}).unwrap();
+            let seq = Engine { pool: Pool::Sequential, kernel: Kernel::Scalar };
+            let par = Engine { pool: jobs(n), kernel: Kernel::best() };
+            let seq = render(&params, &seq, &|_| {}).unwrap();
+            let par = render(&params, &par, &|_| {}).unwrap();
             prop_assert_eq!(seq, par);
         }
     }

@@ -108,3 +108,46 @@ fn numpy_reads_the_npy_file_as_the_seeds_rows() {
         "numpy.load of our .npy does not equal the seed's rows"
     );
 }
+
+#[test]
+fn every_kernel_this_cpu_has_gives_the_seeds_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = Grid::seed(45, 31, 1000);
+    let expected = seed_counts(&grid);
+    for kernel in mandel::Kernel::available() {
+        let by_flag = render_npy(dir.path(), &grid, &["--kernel", kernel.name()]);
+        assert!(
+            by_flag == expected,
+            "--kernel {kernel} differs from the seed"
+        );
+    }
+    // MANDEL_KERNEL forces one too, and an unavailable or unknown one is refused.
+    let by_env = crate::util::mandel()
+        .env("MANDEL_KERNEL", "scalar")
+        .arg("render")
+        .args(grid.args())
+        .args(["--format", "npy", "-o", "-"])
+        .output()
+        .unwrap();
+    assert!(by_env.status.success());
+    assert!(String::from_utf8_lossy(&by_env.stderr).contains("scalar"));
+    let unavailable = mandel::Kernel::ALL
+        .into_iter()
+        .filter(|k| !k.is_available())
+        .map(|k| k.name());
+    for name in unavailable.chain(["sse9"]) {
+        let out = crate::util::mandel()
+            .env("MANDEL_KERNEL", name)
+            .args(["render", "-o", "x.png"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(name));
+        assert!(
+            crate::util::files_in(dir.path())
+                .iter()
+                .all(|f| f.ends_with(".npy"))
+        );
+    }
+}

@@ -2,16 +2,201 @@
 //!
 //! Every kernel here computes the seed's count bit for bit. The arithmetic is spelled out as
 //! separate multiplies and adds in the seed's order; Rust never contracts them into fused
-//! multiply-adds, and no kernel may reassociate them.
+//! multiply-adds, and no kernel reassociates them. The vector kernels share one generic body
+//! (`simd.rs`) and differ only in their primitives; one is chosen at run time from the CPU's
+//! features, and `MANDEL_KERNEL` (or `--kernel`) forces a particular one.
 
+#[cfg(target_arch = "aarch64")]
+mod neon;
+mod portable;
 mod scalar;
+mod simd;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+mod x86;
 
-pub use scalar::escape_time;
+use std::fmt;
+use std::str::FromStr;
+
+pub use scalar::{escape_time, escape_time_from};
 
 use crate::Viewport;
+use crate::error::{Error, Result};
 
-/// Fills `out` with the counts of one row of `viewport`: `out[c]` is the count of pixel
-/// (`row`, `c`). `out.len()` must equal the viewport's width.
+/// The environment variable that forces a kernel, as `--kernel` does.
+pub const KERNEL_ENV: &str = "MANDEL_KERNEL";
+
+/// An escape-time implementation. All give identical counts; they differ in speed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// One pixel at a time, the reference every other kernel is tested against.
+    Scalar,
+    /// The generic vector body on plain arrays (any CPU).
+    Portable,
+    /// x86-64 AVX2: 4 doubles per vector.
+    Avx2,
+    /// x86-64 AVX-512F: 8 doubles per vector.
+    Avx512,
+    /// aarch64 NEON: 2 doubles per vector.
+    Neon,
+}
+
+impl Kernel {
+    pub const ALL: [Kernel; 5] = [
+        Kernel::Scalar,
+        Kernel::Portable,
+        Kernel::Avx2,
+        Kernel::Avx512,
+        Kernel::Neon,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Scalar => "scalar",
+            Kernel::Portable => "portable",
+            Kernel::Avx2 => "avx2",
+            Kernel::Avx512 => "avx512",
+            Kernel::Neon => "neon",
+        }
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn is_available(self) -> bool {
+        match self {
+            Kernel::Scalar | Kernel::Portable => true,
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    /// The kernels this CPU can run, slowest first.
+    pub fn available() -> Vec<Kernel> {
+        Kernel::ALL
+            .into_iter()
+            .filter(|k| k.is_available())
+            .collect()
+    }
+
+    /// The fastest kernel this CPU has.
+    pub fn best() -> Kernel {
+        [Kernel::Avx512, Kernel::Avx2, Kernel::Neon]
+            .into_iter()
+            .find(|k| k.is_available())
+            .unwrap_or(Kernel::Portable)
+    }
+
+    /// `choice` ("auto" or a kernel's name), checked against this CPU.
+    pub fn select(choice: &str) -> Result<Kernel> {
+        if choice.eq_ignore_ascii_case("auto") {
+            return Ok(Kernel::best());
+        }
+        let kernel: Kernel = choice.parse()?;
+        if !kernel.is_available() {
+            return Err(Error::invalid(
+                "kernel",
+                choice,
+                format!(
+                    "is not supported by this CPU (available: {})",
+                    Kernel::available()
+                        .iter()
+                        .map(|k| k.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        Ok(kernel)
+    }
+
+    /// The kernel `MANDEL_KERNEL` names, or the best one if it is unset or "auto".
+    pub fn from_env() -> Result<Kernel> {
+        match std::env::var(KERNEL_ENV) {
+            Ok(v) if !v.is_empty() => Kernel::select(&v).map_err(|e| match e {
+                Error::Invalid { value, reason, .. } => Error::Invalid {
+                    name: KERNEL_ENV,
+                    value,
+                    reason,
+                },
+                other => other,
+            }),
+            _ => Ok(Kernel::best()),
+        }
+    }
+
+    /// Fills `out`, which holds whole rows of `viewport` starting at `first_row`, with their
+    /// counts: `out[r * width + c]` is the count of pixel (`first_row + r`, `c`).
+    pub fn render_rows(self, viewport: &Viewport, first_row: u32, max_iter: u32, out: &mut [u32]) {
+        let width = viewport.width() as usize;
+        assert!(
+            out.len().is_multiple_of(width)
+                && first_row as usize + out.len() / width <= viewport.height() as usize,
+            "output must hold whole rows of the viewport"
+        );
+        assert!(
+            self.is_available(),
+            "{} is not available on this CPU",
+            self.name()
+        );
+        match self {
+            Kernel::Scalar => {
+                for (row, counts) in (first_row..).zip(out.chunks_exact_mut(width)) {
+                    render_row(viewport, row, max_iter, counts);
+                }
+            }
+            // SAFETY: plain Rust behind the trait.
+            Kernel::Portable => unsafe {
+                simd::render_span::<portable::Portable, 4>(viewport, first_row, max_iter, out)
+            },
+            // SAFETY: availability was asserted above.
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Avx2 => unsafe { x86::render_span_avx2(viewport, first_row, max_iter, out) },
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Kernel::Avx512 => unsafe {
+                x86::render_span_avx512(viewport, first_row, max_iter, out)
+            },
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => neon::render_span_neon(viewport, first_row, max_iter, out),
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("availability was asserted"),
+        }
+    }
+}
+
+impl Default for Kernel {
+    fn default() -> Self {
+        Kernel::best()
+    }
+}
+
+impl fmt::Display for Kernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Kernel {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Kernel::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "kernel",
+                    s,
+                    "is not known (choose auto, scalar, portable, avx2, avx512 or neon)",
+                )
+            })
+    }
+}
+
+/// Fills `out` with the counts of one row of `viewport` with the scalar kernel: `out[c]` is
+/// the count of pixel (`row`, `c`). `out.len()` must equal the viewport's width.
 pub fn render_row(viewport: &Viewport, row: u32, max_iter: u32, out: &mut [u32]) {
     assert_eq!(out.len(), viewport.width() as usize, "row buffer width");
     let cy = viewport.cy(row);
@@ -19,3 +204,6 @@ pub fn render_row(viewport: &Viewport, row: u32, max_iter: u32, out: &mut [u32])
         *count = escape_time(viewport.cx(col), cy, max_iter);
     }
 }
+
+#[cfg(test)]
+mod tests;

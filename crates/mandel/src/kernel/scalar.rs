@@ -6,8 +6,20 @@
 /// does: real part `x*x - y*y`, imaginary part `x*y + y*x` (the same value as `x*y + x*y`).
 #[inline]
 pub fn escape_time(cx: f64, cy: f64, max_iter: u32) -> u32 {
-    let (mut x, mut y) = (0.0f64, 0.0f64);
-    let mut n = 0;
+    escape_time_from(0.0, 0.0, cx, cy, 0, max_iter)
+}
+
+/// The count of a point whose orbit is at `z = x + iy` after `n` steps: the same loop as
+/// [`escape_time`], resumed. Vector kernels use it to finish a lane one step at a time.
+#[inline]
+pub fn escape_time_from(
+    mut x: f64,
+    mut y: f64,
+    cx: f64,
+    cy: f64,
+    mut n: u32,
+    max_iter: u32,
+) -> u32 {
     while n < max_iter {
         let (xx, yy) = (x * x, y * y);
         if xx + yy >= 4.0 {
@@ -20,7 +32,6 @@ pub fn escape_time(cx: f64, cy: f64, max_iter: u32) -> u32 {
     }
     n
 }
-
 #[cfg(test)]
 mod tests {
     use super::escape_time;

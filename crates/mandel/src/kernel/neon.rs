@@ -1,0 +1,50 @@
+//! NEON primitives (2 doubles) for the generic kernel body on aarch64.
+
+use std::arch::aarch64::*;
+
+use super::simd::Simd;
+
+pub struct Neon;
+
+// SAFETY: NEON is part of the aarch64 baseline.
+unsafe impl Simd for Neon {
+    const LANES: usize = 2;
+    type V = float64x2_t;
+    #[inline(always)]
+    unsafe fn splat(x: f64) -> float64x2_t {
+        unsafe { vdupq_n_f64(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f64) -> float64x2_t {
+        unsafe { vld1q_f64(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f64, v: float64x2_t) {
+        unsafe { vst1q_f64(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        unsafe { vaddq_f64(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sub(a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        unsafe { vsubq_f64(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        unsafe { vmulq_f64(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn ge_mask(a: float64x2_t, b: float64x2_t) -> u32 {
+        unsafe {
+            let m = vcgeq_f64(a, b);
+            (vgetq_lane_u64::<0>(m) & 1) as u32 | ((vgetq_lane_u64::<1>(m) & 1) as u32) << 1
+        }
+    }
+}
+
+/// The NEON kernel: 8 vectors of 2 lanes in flight.
+pub fn render_span_neon(vp: &crate::Viewport, first_row: u32, max_iter: u32, out: &mut [u32]) {
+    // SAFETY: NEON is always present on aarch64.
+    unsafe { super::simd::render_span::<Neon, 8>(vp, first_row, max_iter, out) }
+}

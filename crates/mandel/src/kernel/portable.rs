@@ -1,0 +1,47 @@
+//! The portable vector: four doubles in an array, plain Rust arithmetic. The compiler maps it
+//! onto whatever the target's baseline has (SSE2 on x86-64, NEON on aarch64).
+
+use super::simd::Simd;
+
+pub struct Portable;
+
+const L: usize = 4;
+
+#[inline(always)]
+fn map2(a: [f64; L], b: [f64; L], f: impl Fn(f64, f64) -> f64) -> [f64; L] {
+    std::array::from_fn(|i| f(a[i], b[i]))
+}
+
+// SAFETY: plain Rust; no instruction beyond the target's baseline.
+unsafe impl Simd for Portable {
+    const LANES: usize = L;
+    type V = [f64; L];
+    #[inline(always)]
+    unsafe fn splat(x: f64) -> Self::V {
+        [x; L]
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f64) -> Self::V {
+        unsafe { p.cast::<[f64; L]>().read_unaligned() }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f64, v: Self::V) {
+        unsafe { p.cast::<[f64; L]>().write_unaligned(v) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
+        map2(a, b, |a, b| a + b)
+    }
+    #[inline(always)]
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V {
+        map2(a, b, |a, b| a - b)
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V {
+        map2(a, b, |a, b| a * b)
+    }
+    #[inline(always)]
+    unsafe fn ge_mask(a: Self::V, b: Self::V) -> u32 {
+        (0..L).fold(0, |m, i| m | (u32::from(a[i] >= b[i]) << i))
+    }
+}

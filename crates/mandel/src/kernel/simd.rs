@@ -1,0 +1,259 @@
+//! One generic body for every vector kernel; the per-ISA modules only supply the primitives.
+//!
+//! Exactness: every lane performs the scalar kernel's operations on the same doubles, in the
+//! same order (`x*x`, `y*y`, `x*y`, `(xx - yy) + cx`, `(xy + xy) + cy`); vector adds and multiplies round exactly as scalar ones, and no FMA or
+//! reassociation is introduced. What differs is only *when* the escape test is looked at:
+//!
+//! - Lanes run blocks of up to [`BLOCK`] steps without any test, then test `x*x + y*y >= 4`
+//!   once, on the state the block ended in.
+//! - A lane that fails that test is rolled back to its state at the block's start (kept for
+//!   this) and finished one step at a time by the scalar code, which finds the exact step.
+//! - A lane that passes it ran every step of the block inside the circle (argument below), so
+//!   its count grows by the block length. Blocks are cut short so that no lane runs past
+//!   max-iter. Lanes that finish are refilled with the next pixel, so vectors stay full.
+//!
+//! Why a test at the end of a block sees every escape inside it: only points with
+//! `|c| < 2 - 2.5e-9` enter a vector (`cx*cx + cy*cy < SAFE_C2`); the rest are counted by the
+//! scalar code at once (most of them have count 1: `z1 = c` is already outside). For such c,
+//! once `|z| >= 2` the next value has `|z*z + c| >= |z|^2 - |c| >= 4 - |c| > 2 + 2.5e-9`, and
+//! it keeps growing: a lane that escaped stays escaped, by a margin that dwarfs the rounding
+//! errors (below 1e-14 at these magnitudes), so the end-of-block test fails too. A lane that
+//! escaped holds `|z| < 6` at first, and 6 squared seven more times (the rest of a block of 8)
+//! stays below 1e100: no overflow, so no infinity or NaN, which the test would not see.
+
+use super::scalar::escape_time_from;
+
+/// Steps between escape tests. At most 8: see the module comment (overflow bound).
+pub const BLOCK: u32 = 8;
+
+/// Points with `cx*cx + cy*cy` at least this (|c| within 2.5e-9 of 2, or beyond) are counted by
+/// the scalar code; see the module comment.
+const SAFE_C2: f64 = 4.0 - 1e-8;
+
+/// A vector of `LANES` doubles and the few operations the kernel needs.
+///
+/// # Safety
+/// Implementations use instructions of one ISA extension; callers must run them only where
+/// the CPU has it (the per-ISA shims are `#[target_feature]` functions called after detection).
+pub unsafe trait Simd {
+    const LANES: usize;
+    type V: Copy;
+    unsafe fn splat(x: f64) -> Self::V;
+    unsafe fn load(p: *const f64) -> Self::V;
+    unsafe fn store(p: *mut f64, v: Self::V);
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    /// Bit i set when lane i of `a` is >= `b` (ordered compare).
+    unsafe fn ge_mask(a: Self::V, b: Self::V) -> u32;
+}
+
+/// Most lanes any implementation has (AVX-512: 8 doubles) times most vectors in flight.
+const MAX_SLOTS: usize = 8 * 4;
+const IDLE: usize = usize::MAX;
+
+/// Pixels come from a span of rows, so that vectors do not idle at the end of every row.
+struct Pixels<'a> {
+    vp: &'a crate::Viewport,
+    first_row: u32,
+    width: usize,
+    next: usize,
+    len: usize,
+}
+
+impl Pixels<'_> {
+    /// The next pixel's index in the span and its point, or None when the span is done.
+    #[inline]
+    fn next(&mut self) -> Option<(usize, f64, f64)> {
+        if self.next == self.len {
+            return None;
+        }
+        let i = self.next;
+        self.next += 1;
+        let row = self.first_row + (i / self.width) as u32;
+        Some((i, self.vp.cx((i % self.width) as u32), self.vp.cy(row)))
+    }
+}
+
+/// Per-lane state in memory, touched only between blocks (after an escape or at max-iter).
+struct Slots {
+    pixel: [usize; MAX_SLOTS],
+    /// The step counter when the slot's pixel was loaded: its count is `step - start`.
+    start: [u64; MAX_SLOTS],
+    x: [f64; MAX_SLOTS],
+    y: [f64; MAX_SLOTS],
+    cx: [f64; MAX_SLOTS],
+    cy: [f64; MAX_SLOTS],
+}
+
+impl Slots {
+    /// Loads the next pixel that needs iterating into `slot` (from z = 0 at `step`), counting
+    /// points outside the safe disc directly; leaves the slot idle at the end of the span.
+    #[inline]
+    fn refill(&mut self, slot: usize, step: u64, max_iter: u32, px: &mut Pixels, out: &mut [u32]) {
+        let (mut pixel, mut cx, mut cy) = (IDLE, 0.0, 0.0);
+        while let Some((i, px_cx, px_cy)) = px.next() {
+            if px_cx * px_cx + px_cy * px_cy >= SAFE_C2 {
+                out[i] = super::escape_time(px_cx, px_cy, max_iter);
+                continue;
+            }
+            (pixel, cx, cy) = (i, px_cx, px_cy);
+            break;
+        }
+        self.pixel[slot] = pixel;
+        self.start[slot] = step;
+        self.x[slot] = 0.0;
+        self.y[slot] = 0.0;
+        self.cx[slot] = cx;
+        self.cy[slot] = cy;
+    }
+}
+
+/// Counts for the whole rows in `out`, the first of them being `first_row`: the same values
+/// as [`super::escape_time`] for every pixel.
+///
+/// `K` vectors are kept in flight so that the multiply/add latency is hidden.
+///
+/// # Safety
+/// The CPU must support the instructions `S` uses.
+#[inline(always)]
+pub unsafe fn render_span<S: Simd, const K: usize>(
+    vp: &crate::Viewport,
+    first_row: u32,
+    max_iter: u32,
+    out: &mut [u32],
+) {
+    let lanes = S::LANES * K;
+    assert!(lanes <= MAX_SLOTS);
+    let mut px = Pixels {
+        vp,
+        first_row,
+        width: vp.width() as usize,
+        next: 0,
+        len: out.len(),
+    };
+    let mut s = Slots {
+        pixel: [IDLE; MAX_SLOTS],
+        start: [0; MAX_SLOTS],
+        x: [0.0; MAX_SLOTS],
+        y: [0.0; MAX_SLOTS],
+        cx: [0.0; MAX_SLOTS],
+        cy: [0.0; MAX_SLOTS],
+    };
+    for slot in 0..lanes {
+        s.refill(slot, 0, max_iter, &mut px, out);
+    }
+    let max_iter64 = u64::from(max_iter);
+    let mut step: u64 = 0;
+    let mut saved_x = [0.0f64; MAX_SLOTS];
+    let mut saved_y = [0.0f64; MAX_SLOTS];
+
+    // SAFETY: every pointer offset stays below `lanes <= MAX_SLOTS`; the caller vouches for
+    // the instructions.
+    unsafe {
+        let four = S::splat(4.0);
+        loop {
+            // How far blocks may run before some slot reaches max-iter.
+            let deadline = (0..lanes)
+                .filter(|&slot| s.pixel[slot] != IDLE)
+                .map(|slot| s.start[slot] + max_iter64)
+                .min();
+            let Some(deadline) = deadline else { return };
+
+            let mut vx = [S::splat(0.0); K];
+            let mut vy = [S::splat(0.0); K];
+            let mut vcx = [S::splat(0.0); K];
+            let mut vcy = [S::splat(0.0); K];
+            for k in 0..K {
+                let o = k * S::LANES;
+                vx[k] = S::load(s.x.as_ptr().add(o));
+                vy[k] = S::load(s.y.as_ptr().add(o));
+                vcx[k] = S::load(s.cx.as_ptr().add(o));
+                vcy[k] = S::load(s.cy.as_ptr().add(o));
+            }
+
+            // Blocks without a branch inside, until one ends with an escape or at the deadline.
+            let (escaped, block_start) = loop {
+                let block_start = step;
+                let steps = (deadline - step).min(u64::from(BLOCK));
+                for k in 0..K {
+                    let o = k * S::LANES;
+                    S::store(saved_x.as_mut_ptr().add(o), vx[k]);
+                    S::store(saved_y.as_mut_ptr().add(o), vy[k]);
+                }
+                if steps == u64::from(BLOCK) {
+                    // The common case, with a constant trip count the compiler unrolls.
+                    for _ in 0..BLOCK {
+                        step_all::<S, K>(&mut vx, &mut vy, &vcx, &vcy);
+                    }
+                } else {
+                    for _ in 0..steps {
+                        step_all::<S, K>(&mut vx, &mut vy, &vcx, &vcy);
+                    }
+                }
+                step += steps;
+                let mut escaped = [0u32; K];
+                let mut any = 0;
+                for k in 0..K {
+                    let r2 = S::add(S::mul(vx[k], vx[k]), S::mul(vy[k], vy[k]));
+                    escaped[k] = S::ge_mask(r2, four);
+                    any |= escaped[k];
+                }
+                if any != 0 || step == deadline {
+                    break (escaped, block_start);
+                }
+            };
+
+            for k in 0..K {
+                let o = k * S::LANES;
+                S::store(s.x.as_mut_ptr().add(o), vx[k]);
+                S::store(s.y.as_mut_ptr().add(o), vy[k]);
+            }
+            for (k, &mask) in escaped.iter().enumerate() {
+                for lane in 0..S::LANES {
+                    let slot = k * S::LANES + lane;
+                    let i = s.pixel[slot];
+                    if i == IDLE {
+                        continue;
+                    }
+                    if mask >> lane & 1 == 1 {
+                        // Roll back to the block's start; the scalar steps find the exact one.
+                        let done = (block_start - s.start[slot]) as u32;
+                        out[i] = escape_time_from(
+                            saved_x[slot],
+                            saved_y[slot],
+                            s.cx[slot],
+                            s.cy[slot],
+                            done,
+                            max_iter,
+                        );
+                        s.refill(slot, step, max_iter, &mut px, out);
+                    } else if step - s.start[slot] == max_iter64 {
+                        out[i] = max_iter;
+                        s.refill(slot, step, max_iter, &mut px, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One step of `z <- z*z + c` on every vector, in the scalar kernel's order of operations.
+#[inline(always)]
+unsafe fn step_all<S: Simd, const K: usize>(
+    vx: &mut [S::V; K],
+    vy: &mut [S::V; K],
+    vcx: &[S::V; K],
+    vcy: &[S::V; K],
+) {
+    for k in 0..K {
+        // SAFETY: the caller of `render_span` vouches for the instructions.
+        unsafe {
+            let xx = S::mul(vx[k], vx[k]);
+            let yy = S::mul(vy[k], vy[k]);
+            let xy = S::mul(vx[k], vy[k]);
+            vx[k] = S::add(S::sub(xx, yy), vcx[k]);
+            vy[k] = S::add(S::add(xy, xy), vcy[k]);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Every kernel this CPU can run against the scalar one, pixel for pixel.
+
+use proptest::prelude::*;
+
+use super::{Kernel, escape_time};
+use crate::{Bounds, Viewport};
+
+fn scalar_grid(vp: &Viewport, max_iter: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for r in 0..vp.height() {
+        for c in 0..vp.width() {
+            out.push(escape_time(vp.cx(c), vp.cy(r), max_iter));
+        }
+    }
+    out
+}
+
+fn kernel_grid(kernel: Kernel, vp: &Viewport, max_iter: u32) -> Vec<u32> {
+    let mut out = vec![u32::MAX; vp.pixels() as usize];
+    kernel.render_rows(vp, 0, max_iter, &mut out);
+    out
+}
+
+fn assert_all_kernels_agree(vp: &Viewport, max_iter: u32) {
+    let expected = scalar_grid(vp, max_iter);
+    for kernel in Kernel::available() {
+        let got = kernel_grid(kernel, vp, max_iter);
+        if let Some(i) = got.iter().zip(&expected).position(|(a, b)| a != b) {
+            let (r, c) = (i as u32 / vp.width(), i as u32 % vp.width());
+            panic!(
+                "{kernel} differs from scalar at row {r} col {c} ({:?}): {} != {} on {vp:?} max_iter {max_iter}",
+                (vp.cx(c), vp.cy(r)),
+                got[i],
+                expected[i]
+            );
+        }
+    }
+}
+
+fn view(xmin: f64, xmax: f64, ymin: f64, ymax: f64, w: u32, h: u32) -> Viewport {
+    Viewport::new(
+        Bounds {
+            xmin,
+            xmax,
+            ymin,
+            ymax,
+        },
+        w,
+        h,
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_portable_and_scalar_kernels_are_always_available() {
+    assert!(Kernel::available().contains(&Kernel::Scalar));
+    assert!(Kernel::available().contains(&Kernel::Portable));
+    assert!(Kernel::best().is_available());
+}
+
+#[test]
+fn widths_that_are_not_a_multiple_of_the_lanes() {
+    for w in [1, 2, 3, 5, 7, 9, 15, 17, 31, 33, 63, 65] {
+        assert_all_kernels_agree(&Viewport::seed(w, 7).unwrap(), 200);
+    }
+}
+
+#[test]
+fn max_iter_from_one_to_a_million() {
+    for max_iter in [1, 2, 3, 7, 8, 9, 15, 16, 17, 100, 1000] {
+        assert_all_kernels_agree(&Viewport::seed(37, 23).unwrap(), max_iter);
+    }
+    // A view on the boundary, where many counts are large but below the limit.
+    let vp = view(-0.7445, -0.7425, 0.1305, 0.1325, 12, 9);
+    assert_all_kernels_agree(&vp, 1_000_000);
+    // Inside the set: every lane runs to the limit, through many whole blocks.
+    assert_all_kernels_agree(&view(-0.15, -0.05, 0.05, 0.1, 5, 3), 1_000_000);
+}
+
+#[test]
+fn views_on_the_boundary() {
+    // Seahorse valley, the tip of the antenna, and a spiral, each straddling the boundary.
+    assert_all_kernels_agree(&view(-0.7512, -0.7388, 0.0951, 0.1047, 64, 48), 5000);
+    assert_all_kernels_agree(&view(-2.001, -1.999, -0.001, 0.001, 40, 21), 3000);
+    assert_all_kernels_agree(&view(-0.7436, -0.7434, 0.1317, 0.1319, 33, 33), 20000);
+    // c = -2 exactly and points with |c| = 2 exactly on the grid.
+    assert_all_kernels_agree(&view(-2.0, 2.0, -2.0, 2.0, 16, 16), 100);
+}
+
+#[test]
+fn views_far_outside_and_huge_values() {
+    assert_all_kernels_agree(&view(1e300, 1.5e300, -1e300, 1e300, 9, 5), 1000);
+    assert_all_kernels_agree(&view(1.9, 2.1, -0.1, 0.1, 17, 9), 1000);
+    assert_all_kernels_agree(&view(-3.0, 3.0, -3.0, 3.0, 33, 29), 500);
+}
+
+#[test]
+fn a_span_of_rows_in_the_middle_of_the_grid() {
+    let vp = Viewport::seed(13, 11).unwrap();
+    let expected = scalar_grid(&vp, 300);
+    for kernel in Kernel::available() {
+        let mut out = vec![0; 13 * 4];
+        kernel.render_rows(&vp, 5, 300, &mut out);
+        assert_eq!(out, expected[5 * 13..9 * 13], "{kernel}");
+    }
+}
+
+#[test]
+fn names_and_selection() {
+    for k in Kernel::ALL {
+        assert_eq!(k.name().parse::<Kernel>().unwrap(), k);
+    }
+    assert_eq!(Kernel::select("auto").unwrap(), Kernel::best());
+    assert_eq!(Kernel::select("scalar").unwrap(), Kernel::Scalar);
+    assert!(
+        Kernel::select("sse9")
+            .unwrap_err()
+            .to_string()
+            .contains("sse9")
+    );
+    for k in Kernel::ALL.into_iter().filter(|k| !k.is_available()) {
+        let e = Kernel::select(k.name()).unwrap_err().to_string();
+        assert!(e.contains("not supported"), "{e}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn random_viewports_equal_scalar(
+        cx in -2.2f64..0.8, cy in -1.3f64..1.3,
+        log_span in -12.0f64..0.6,
+        width in 1u32..48, height in 1u32..12,
+        max_iter in prop_oneof![1u32..20, 20u32..3000],
+    ) {
+        let span = 10f64.powf(log_span);
+        let vp = view(cx - span, cx + span, cy - span, cy + span, width, height);
+        let expected = scalar_grid(&vp, max_iter);
+        for kernel in Kernel::available() {
+            prop_assert_eq!(&kernel_grid(kernel, &vp, max_iter), &expected, "{}", kernel);
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! AVX2 (4 doubles) and AVX-512 (8 doubles) primitives for the generic kernel body.
+
+#[cfg(target_arch = "x86")]
+use std::arch::x86::*;
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+use super::simd::Simd;
+
+pub struct Avx2;
+
+// SAFETY: only AVX instructions; the shims calling the generic body enable "avx2" and are
+// called only after `is_x86_feature_detected!("avx2")`.
+unsafe impl Simd for Avx2 {
+    const LANES: usize = 4;
+    type V = __m256d;
+    #[inline(always)]
+    unsafe fn splat(x: f64) -> __m256d {
+        unsafe { _mm256_set1_pd(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f64) -> __m256d {
+        unsafe { _mm256_loadu_pd(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f64, v: __m256d) {
+        unsafe { _mm256_storeu_pd(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: __m256d, b: __m256d) -> __m256d {
+        unsafe { _mm256_add_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sub(a: __m256d, b: __m256d) -> __m256d {
+        unsafe { _mm256_sub_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: __m256d, b: __m256d) -> __m256d {
+        unsafe { _mm256_mul_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn ge_mask(a: __m256d, b: __m256d) -> u32 {
+        unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GE_OQ>(a, b)) as u32 }
+    }
+}
+
+pub struct Avx512;
+
+// SAFETY: only AVX-512F instructions; the shim enables "avx512f" and is called only after
+// `is_x86_feature_detected!("avx512f")`.
+unsafe impl Simd for Avx512 {
+    const LANES: usize = 8;
+    type V = __m512d;
+    #[inline(always)]
+    unsafe fn splat(x: f64) -> __m512d {
+        unsafe { _mm512_set1_pd(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f64) -> __m512d {
+        unsafe { _mm512_loadu_pd(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f64, v: __m512d) {
+        unsafe { _mm512_storeu_pd(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: __m512d, b: __m512d) -> __m512d {
+        unsafe { _mm512_add_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sub(a: __m512d, b: __m512d) -> __m512d {
+        unsafe { _mm512_sub_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: __m512d, b: __m512d) -> __m512d {
+        unsafe { _mm512_mul_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn ge_mask(a: __m512d, b: __m512d) -> u32 {
+        unsafe { u32::from(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, b)) }
+    }
+}
+
+/// The AVX2 kernel: 4 vectors of 4 lanes in flight.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[target_feature(enable = "avx2")]
+pub unsafe fn render_span_avx2(
+    vp: &crate::Viewport,
+    first_row: u32,
+    max_iter: u32,
+    out: &mut [u32],
+) {
+    unsafe { super::simd::render_span::<Avx2, 4>(vp, first_row, max_iter, out) }
+}
+
+/// The AVX-512 kernel: 4 vectors of 8 lanes in flight.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub unsafe fn render_span_avx512(
+    vp: &crate::Viewport,
+    first_row: u32,
+    max_iter: u32,
+    out: &mut [u32],
+) {
+    unsafe { super::simd::render_span::<Avx512, 4>(vp, first_row, max_iter, out) }
+}
