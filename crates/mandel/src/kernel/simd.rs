@@ -55,23 +55,43 @@ const IDLE: usize = usize::MAX;
 /// Pixels come from a span of rows, so that vectors do not idle at the end of every row.
 struct Pixels<'a> {
     vp: &'a crate::Viewport,
-    first_row: u32,
-    width: usize,
+    width: u32,
+    /// Index in the span of the next pixel, and its row and column in the viewport.
     next: usize,
+    row: u32,
+    col: u32,
+    cy: f64,
     len: usize,
 }
 
-impl Pixels<'_> {
+impl<'a> Pixels<'a> {
+    fn new(vp: &'a crate::Viewport, first_row: u32, len: usize) -> Self {
+        Pixels {
+            vp,
+            width: vp.width(),
+            next: 0,
+            row: first_row,
+            col: 0,
+            cy: vp.cy(first_row),
+            len,
+        }
+    }
+
     /// The next pixel's index in the span and its point, or None when the span is done.
     #[inline]
     fn next(&mut self) -> Option<(usize, f64, f64)> {
         if self.next == self.len {
             return None;
         }
-        let i = self.next;
+        let item = (self.next, self.vp.cx(self.col), self.cy);
         self.next += 1;
-        let row = self.first_row + (i / self.width) as u32;
-        Some((i, self.vp.cx((i % self.width) as u32), self.vp.cy(row)))
+        self.col += 1;
+        if self.col == self.width && self.next < self.len {
+            self.col = 0;
+            self.row += 1;
+            self.cy = self.vp.cy(self.row);
+        }
+        Some(item)
     }
 }
 
@@ -125,13 +145,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
 ) {
     let lanes = S::LANES * K;
     assert!(lanes <= MAX_SLOTS);
-    let mut px = Pixels {
-        vp,
-        first_row,
-        width: vp.width() as usize,
-        next: 0,
-        len: out.len(),
-    };
+    let mut px = Pixels::new(vp, first_row, out.len());
     let mut s = Slots {
         pixel: [IDLE; MAX_SLOTS],
         start: [0; MAX_SLOTS],
