@@ -30,3 +30,4 @@ pub use kernel::{Kernel, escape_time};
 pub use output::{AtomicFile, Encoding, Format};
 pub use render::{Engine, Params, Pool, available_cores, render, render_into, rows_per_task};
 pub use viewport::{Bounds, SEED_BOUNDS, Viewport};
+pub mod clock;
