@@ -22,6 +22,13 @@ pub struct Cli {
 pub enum Command {
     /// Render a view of the set to a picture or to raw counts.
     Render(RenderArgs),
+    /// Time one workload on each pool (sequential, threads, processes) and job count, side by
+    /// side, optionally against the seed's own Python.
+    Bench(BenchArgs),
+    /// A process-pool worker: reads tasks on stdin, answers on stdout (started by --pool
+    /// processes, not by people).
+    #[command(hide = true)]
+    Worker,
 }
 
 /// The grid being computed: size, iteration limit, and the view.
@@ -57,12 +64,15 @@ pub struct GridArgs {
     pub zoom: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PoolKind {
     /// One row after another, as the seed's `map`.
     Sequential,
     /// A pool of threads taking rows dynamically.
     Threads,
+    /// A pool of worker processes fed rows over pipes, as the seed's multiprocessing.Pool.
+    Processes,
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +100,48 @@ pub struct RenderArgs {
     #[arg(long, default_value = "viridis", value_parser = parse_colormap)]
     pub colormap: Colormap,
     /// No progress bar and no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub grid: GridArgs,
+    /// Pools to time, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sequential,threads,processes"
+    )]
+    pub pools: Vec<PoolKind>,
+    /// Job counts for the pools, comma-separated [default: 1 up to the number of cores].
+    #[arg(short, long, value_delimiter = ',')]
+    pub jobs: Vec<NonZeroUsize>,
+    /// Kernels to time, comma-separated (auto, scalar, portable, avx2, avx512, neon).
+    #[arg(long, value_delimiter = ',', default_value = "auto", value_parser = parse_kernel)]
+    pub kernels: Vec<mandel::Kernel>,
+    /// Runs of each configuration; the table shows the minimum and the median.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Also time the seed's Python (python/seed.py, run with python3), sequential and with
+    /// multiprocessing.Pool, on the same grid, and check its counts against ours.
+    #[arg(long)]
+    pub python: bool,
+    /// Runs of each Python configuration (it is slow).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub python_repeat: u32,
+    /// Write the results as JSON.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Write the results as CSV.
+    #[arg(long, value_name = "PATH")]
+    pub csv: Option<PathBuf>,
+    /// Draw speed-up against jobs for each pool, with the ideal line (SVG).
+    #[arg(long, value_name = "PATH.svg")]
+    pub plot: Option<PathBuf>,
+    /// No progress bar.
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -156,7 +208,9 @@ mod tests {
             "x.png",
         ])
         .unwrap();
-        let Command::Render(a) = cli.command;
+        let Command::Render(a) = cli.command else {
+            panic!("render")
+        };
         assert_eq!(
             (a.grid.xmin, a.grid.xmax, a.grid.ymin),
             (Some(-2.0), Some(-1.0), Some(-0.5))
@@ -165,7 +219,9 @@ mod tests {
         let cli =
             Cli::try_parse_from(["mandel", "render", "--center", "-0.75,-0.1", "-o", "x.png"])
                 .unwrap();
-        let Command::Render(a) = cli.command;
+        let Command::Render(a) = cli.command else {
+            panic!("render")
+        };
         assert_eq!(a.grid.center, Some((-0.75, -0.1)));
     }
 

@@ -1,14 +1,16 @@
-//! Ctrl-C: a half-written temporary file must not outlive the process.
+//! Ctrl-C: neither worker processes nor a half-written temporary file outlive the process.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// Installs the SIGINT/SIGTERM handler: remove the pending temporary files, exit 130.
+/// Installs the SIGINT handler: kill and reap worker processes, remove the pending temporary
+/// files, exit 130.
 pub fn install() {
     // Failing to install (a handler already set) only loses the clean-up.
     let _ = ctrlc::set_handler(|| {
+        mandel::process_pool::kill_all_workers();
         if let Ok(paths) = PENDING.lock() {
             for p in paths.iter() {
                 let _ = std::fs::remove_file(p);

@@ -1,9 +1,11 @@
 //! `mandel`: a thin command line over the `mandel` library.
 
+mod bench_cmd;
 mod cli;
 mod interrupt;
 mod progress;
 mod render_cmd;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -37,6 +39,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Render(args) => render_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
+        Command::Worker => worker::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! `mandel render`.
 
 use std::io::Write;
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::Instant;
 
@@ -24,10 +25,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
         }
         (None, false) => Format::from_path(&args.output)?,
     };
-    let engine = Engine {
-        pool: pool(args.pool, args.jobs),
-        kernel: args.kernel,
-    };
+    let jobs = args.jobs.unwrap_or_else(mandel::available_cores);
     let encoding = Encoding {
         format,
         colormap: args.colormap,
@@ -45,7 +43,8 @@ pub fn run(args: RenderArgs) -> Result<()> {
 
     let progress = Progress::new(params.viewport.height().into(), "rows", args.quiet);
     let start = Instant::now();
-    let grid = mandel::render(&params, &engine, &|rows| progress.inc(rows.into()))?;
+    let on_rows = |rows: u32| progress.inc(rows.into());
+    let grid = render_with(&params, args.pool, jobs, args.kernel, &on_rows)?;
     let elapsed = start.elapsed();
     progress.finish();
 
@@ -70,8 +69,8 @@ pub fn run(args: RenderArgs) -> Result<()> {
             grid.width(),
             grid.height(),
             params.max_iter,
-            pool_label(engine.pool),
-            engine.kernel,
+            pool_label(args.pool, jobs),
+            args.kernel,
             group_thousands(iterations),
             secs,
             si(iterations as f64 / secs.max(1e-9)),
@@ -85,23 +84,38 @@ pub fn run(args: RenderArgs) -> Result<()> {
     Ok(())
 }
 
-fn pool(kind: PoolKind, jobs: Option<std::num::NonZeroUsize>) -> Pool {
-    match kind {
-        PoolKind::Sequential => Pool::Sequential,
-        PoolKind::Threads => Pool::Threads {
-            jobs: jobs.unwrap_or_else(mandel::available_cores),
-        },
-    }
+/// Renders on the chosen pool: the library's threads or sequential loop, or worker processes
+/// running this same binary's hidden `worker` subcommand.
+pub fn render_with(
+    params: &mandel::Params,
+    pool: PoolKind,
+    jobs: NonZeroUsize,
+    kernel: mandel::Kernel,
+    on_rows: &(dyn Fn(u32) + Sync),
+) -> Result<mandel::Grid> {
+    let engine = |pool| Engine { pool, kernel };
+    Ok(match pool {
+        PoolKind::Sequential => mandel::render(params, &engine(Pool::Sequential), on_rows)?,
+        PoolKind::Threads => mandel::render(params, &engine(Pool::Threads { jobs }), on_rows)?,
+        PoolKind::Processes => {
+            let cmd = mandel::process_pool::WorkerCommand {
+                program: std::env::current_exe()?,
+                args: vec!["worker".into()],
+            };
+            mandel::process_pool::render(params, kernel, jobs, &cmd, on_rows)?
+        }
+    })
 }
 
-fn pool_label(pool: Pool) -> String {
+pub fn pool_label(pool: PoolKind, jobs: NonZeroUsize) -> String {
     match pool {
-        Pool::Sequential => "sequential".into(),
-        Pool::Threads { jobs } => format!("{jobs} threads"),
+        PoolKind::Sequential => "sequential".into(),
+        PoolKind::Threads => format!("{jobs} threads"),
+        PoolKind::Processes => format!("{jobs} processes"),
     }
 }
 
-fn group_thousands(n: u64) -> String {
+pub fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {

@@ -8,14 +8,30 @@ use mandel::{Bounds, Kernel, Params, Viewport};
 fn workloads() -> Vec<(&'static str, Params)> {
     let view = |xmin, xmax, ymin, ymax, w, h, max_iter| {
         Params::new(
-            Viewport::new(Bounds { xmin, xmax, ymin, ymax }, w, h).unwrap(),
+            Viewport::new(
+                Bounds {
+                    xmin,
+                    xmax,
+                    ymin,
+                    ymax,
+                },
+                w,
+                h,
+            )
+            .unwrap(),
             max_iter,
         )
         .unwrap()
     };
     vec![
-        ("seed-400x400x1000", Params::new(Viewport::seed(400, 400).unwrap(), 1000).unwrap()),
-        ("boundary-zoom", view(-0.7512, -0.7388, 0.0951, 0.1047, 256, 192, 5000)),
+        (
+            "seed-400x400x1000",
+            Params::new(Viewport::seed(400, 400).unwrap(), 1000).unwrap(),
+        ),
+        (
+            "boundary-zoom",
+            view(-0.7512, -0.7388, 0.0951, 0.1047, 256, 192, 5000),
+        ),
         ("mostly-inside", view(-0.6, 0.2, -0.4, 0.4, 256, 256, 2000)),
         ("mostly-escaping", view(-2.5, 2.5, 0.8, 2.0, 512, 128, 1000)),
     ]
@@ -23,7 +39,10 @@ fn workloads() -> Vec<(&'static str, Params)> {
 
 fn kernels(c: &mut Criterion) {
     if let Some(hz) = mandel::clock::estimate_hz() {
-        eprintln!("clock estimate: {:.3} GHz (divide iterations/s by this for per cycle)", hz / 1e9);
+        eprintln!(
+            "clock estimate: {:.3} GHz (divide iterations/s by this for per cycle)",
+            hz / 1e9
+        );
     }
     for (name, params) in workloads() {
         let vp = params.viewport;

@@ -29,6 +29,9 @@ pub enum Error {
     /// Writing encoded output failed part way.
     #[error("writing output: {}", describe_io(.0))]
     Write(std::io::Error),
+    /// A worker process failed, or the pool gave up on its workers.
+    #[error("{0}")]
+    Worker(String),
     /// Encoding an image failed for a reason other than I/O.
     #[error("encoding {format}: {message}")]
     Encode {

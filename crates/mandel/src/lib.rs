@@ -20,6 +20,7 @@ mod grid;
 pub mod kernel;
 pub mod memory;
 pub mod output;
+pub mod process_pool;
 mod render;
 mod viewport;
 

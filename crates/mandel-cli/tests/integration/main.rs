@@ -3,6 +3,8 @@
 
 mod util;
 
+mod bench;
 mod cli_errors;
 mod exactness;
 mod formats;
+mod process_pool;
