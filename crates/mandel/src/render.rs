@@ -2,6 +2,7 @@
 //! slices the grid into rows and hands them out.
 
 use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -72,6 +73,24 @@ pub fn rows_per_task(width: u32) -> usize {
     PIXELS_PER_TASK.div_ceil(width as usize).max(1)
 }
 
+/// A pool of `jobs` threads, started on first use and kept for the process's lifetime, so
+/// that a short render does not pay for starting threads.
+fn thread_pool(jobs: NonZeroUsize) -> Result<Arc<rayon::ThreadPool>> {
+    static POOLS: Mutex<Vec<(NonZeroUsize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == jobs) {
+        return Ok(pool.clone());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.get())
+        .thread_name(|i| format!("mandel-row-{i}"))
+        .build()
+        .map_err(|e| Error::invalid("jobs", jobs, format!("cannot start threads: {e}")))?;
+    let pool = Arc::new(pool);
+    pools.push((jobs, pool.clone()));
+    Ok(pool)
+}
+
 /// The number of cores this process may run on (at least 1).
 pub fn available_cores() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
@@ -123,11 +142,7 @@ pub fn render_into(
             .enumerate()
             .for_each(task),
         Pool::Threads { jobs } => {
-            let threads = rayon::ThreadPoolBuilder::new()
-                .num_threads(jobs.get())
-                .thread_name(|i| format!("mandel-row-{i}"))
-                .build()
-                .map_err(|e| Error::invalid("jobs", jobs, format!("cannot start threads: {e}")))?;
+            let threads = thread_pool(jobs)?;
             // Work stealing hands tasks out dynamically, so the costly rows through the set
             // do not leave a thread idle at the end.
             threads.install(|| {
