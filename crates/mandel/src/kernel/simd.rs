@@ -1,16 +1,19 @@
 //! One generic body for every vector kernel; the per-ISA modules only supply the primitives.
 //!
 //! Exactness: every lane performs the scalar kernel's operations on the same doubles, in the
-//! same order (`x*x`, `y*y`, `x*y`, `(xx - yy) + cx`, `(xy + xy) + cy`); vector adds and multiplies round exactly as scalar ones, and no FMA or
-//! reassociation is introduced. What differs is only *when* the escape test is looked at:
+//! same order (`x*x`, `y*y`, `x*y`, `(xx - yy) + cx`, `(xy + xy) + cy`); vector adds and
+//! multiplies round exactly as scalar ones, and no FMA or reassociation is introduced. What
+//! differs is only *when* the escape test is looked at:
 //!
-//! - Lanes run blocks of up to [`BLOCK`] steps without any test, then test `x*x + y*y >= 4`
-//!   once, on the state the block ended in.
-//! - A lane that fails that test is rolled back to its state at the block's start (kept for
-//!   this) and finished one step at a time by the scalar code, which finds the exact step.
+//! - Lanes run blocks of [`BLOCK`] steps without any test, then test `x*x + y*y >= 4` once, on
+//!   the state the block ended in.
+//! - If a lane fails that test, the block is replayed from its start (kept for this) with the
+//!   test before every step, which finds the exact step each such lane escaped at (capped at
+//!   max-iter).
 //! - A lane that passes it ran every step of the block inside the circle (argument below), so
-//!   its count grows by the block length. Blocks are cut short so that no lane runs past
-//!   max-iter. Lanes that finish are refilled with the next pixel, so vectors stay full.
+//!   its count grows by the block length; if that reaches max-iter, its count is max-iter (the
+//!   steps it ran past the limit in the block are thrown away).
+//! - Lanes that finish are refilled with the next pixel, so vectors stay full.
 //!
 //! Why a test at the end of a block sees every escape inside it: only points with
 //! `|c| < 2 - 2.5e-9` enter a vector (`cx*cx + cy*cy < SAFE_C2`); the rest are counted by the
@@ -167,7 +170,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
     unsafe {
         let four = S::splat(4.0);
         loop {
-            // How far blocks may run before some slot reaches max-iter.
+            // The step at which the first slot reaches max-iter.
             let deadline = (0..lanes)
                 .filter(|&slot| s.pixel[slot] != IDLE)
                 .map(|slot| s.start[slot] + max_iter64)
@@ -186,26 +189,18 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                 vcy[k] = S::load(s.cy.as_ptr().add(o));
             }
 
-            // Blocks without a branch inside, until one ends with an escape or at the deadline.
+            // Blocks without a branch inside, until one ends with an escape or past a deadline.
             let (escaped, block_start) = loop {
                 let block_start = step;
-                let steps = (deadline - step).min(u64::from(BLOCK));
                 for k in 0..K {
                     let o = k * S::LANES;
                     S::store(saved_x.as_mut_ptr().add(o), vx[k]);
                     S::store(saved_y.as_mut_ptr().add(o), vy[k]);
                 }
-                if steps == u64::from(BLOCK) {
-                    // The common case, with a constant trip count the compiler unrolls.
-                    for _ in 0..BLOCK {
-                        step_all::<S, K>(&mut vx, &mut vy, &vcx, &vcy);
-                    }
-                } else {
-                    for _ in 0..steps {
-                        step_all::<S, K>(&mut vx, &mut vy, &vcx, &vcy);
-                    }
+                for _ in 0..BLOCK {
+                    step_all::<S, K>(&mut vx, &mut vy, &vcx, &vcy);
                 }
-                step += steps;
+                step += u64::from(BLOCK);
                 let mut escaped = [0u32; K];
                 let mut any = 0;
                 for k in 0..K {
@@ -213,7 +208,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                     escaped[k] = S::ge_mask(r2, four);
                     any |= escaped[k];
                 }
-                if any != 0 || step == deadline {
+                if any != 0 || step >= deadline {
                     break (escaped, block_start);
                 }
             };
@@ -223,6 +218,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                 S::store(s.x.as_mut_ptr().add(o), vx[k]);
                 S::store(s.y.as_mut_ptr().add(o), vy[k]);
             }
+            let escaped_at = replay_block::<S, K>(&saved_x, &saved_y, &vcx, &vcy, escaped);
             for (k, &mask) in escaped.iter().enumerate() {
                 for lane in 0..S::LANES {
                     let slot = k * S::LANES + lane;
@@ -230,19 +226,23 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                     if i == IDLE {
                         continue;
                     }
+                    let done = block_start - s.start[slot];
                     if mask >> lane & 1 == 1 {
-                        // Roll back to the block's start; the scalar steps find the exact one.
-                        let done = (block_start - s.start[slot]) as u32;
-                        out[i] = escape_time_from(
-                            saved_x[slot],
-                            saved_y[slot],
-                            s.cx[slot],
-                            s.cy[slot],
-                            done,
-                            max_iter,
-                        );
+                        out[i] = match escaped_at[slot] {
+                            Some(j) => (done + u64::from(j)).min(max_iter64) as u32,
+                            // Unreachable (the replay repeats the block's arithmetic), but the
+                            // scalar steps are the definition, so fall back on them.
+                            None => escape_time_from(
+                                saved_x[slot],
+                                saved_y[slot],
+                                s.cx[slot],
+                                s.cy[slot],
+                                done as u32,
+                                max_iter,
+                            ),
+                        };
                         s.refill(slot, step, max_iter, &mut px, out);
-                    } else if step - s.start[slot] == max_iter64 {
+                    } else if step - s.start[slot] >= max_iter64 {
                         out[i] = max_iter;
                         s.refill(slot, step, max_iter, &mut px, out);
                     }
@@ -250,6 +250,50 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
             }
         }
     }
+}
+
+/// Re-runs the last block from its saved start, testing before every step, for the lanes in
+/// `escaped`: returns, per slot, after how many of the block's steps the lane first failed the
+/// test (0 to BLOCK). All vectors are replayed together so that their latencies overlap.
+#[inline(always)]
+unsafe fn replay_block<S: Simd, const K: usize>(
+    saved_x: &[f64; MAX_SLOTS],
+    saved_y: &[f64; MAX_SLOTS],
+    vcx: &[S::V; K],
+    vcy: &[S::V; K],
+    escaped: [u32; K],
+) -> [Option<u32>; MAX_SLOTS] {
+    let mut at = [None; MAX_SLOTS];
+    if escaped.iter().all(|&m| m == 0) {
+        return at;
+    }
+    // SAFETY: offsets stay below K * LANES <= MAX_SLOTS; the caller vouches for the ISA.
+    unsafe {
+        let four = S::splat(4.0);
+        let mut x = [S::splat(0.0); K];
+        let mut y = [S::splat(0.0); K];
+        for k in 0..K {
+            x[k] = S::load(saved_x.as_ptr().add(k * S::LANES));
+            y[k] = S::load(saved_y.as_ptr().add(k * S::LANES));
+        }
+        let mut pending = escaped;
+        for j in 0..=BLOCK {
+            for k in 0..K {
+                let r2 = S::add(S::mul(x[k], x[k]), S::mul(y[k], y[k]));
+                let mut newly = S::ge_mask(r2, four) & pending[k];
+                pending[k] &= !newly;
+                while newly != 0 {
+                    at[k * S::LANES + newly.trailing_zeros() as usize] = Some(j);
+                    newly &= newly - 1;
+                }
+            }
+            if pending.iter().all(|&m| m == 0) {
+                break;
+            }
+            step_all::<S, K>(&mut x, &mut y, vcx, vcy);
+        }
+    }
+    at
 }
 
 /// One step of `z <- z*z + c` on every vector, in the scalar kernel's order of operations.
