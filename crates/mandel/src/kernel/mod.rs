@@ -150,7 +150,7 @@ impl Kernel {
             }
             // SAFETY: plain Rust behind the trait.
             Kernel::Portable => unsafe {
-                simd::render_span::<portable::Portable, 4>(viewport, first_row, max_iter, out)
+                simd::render::<portable::Portable, 4>(viewport, first_row, max_iter, out)
             },
             // SAFETY: availability was asserted above.
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]

@@ -35,6 +35,22 @@ unsafe impl Simd for Neon {
         unsafe { vmulq_f64(a, b) }
     }
     #[inline(always)]
+    unsafe fn select_ge(
+        a: float64x2_t,
+        b: float64x2_t,
+        t: float64x2_t,
+        f: float64x2_t,
+    ) -> float64x2_t {
+        unsafe { vbslq_f64(vcgeq_f64(a, b), t, f) }
+    }
+    #[inline(always)]
+    unsafe fn lt_one(a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        unsafe {
+            let one = vreinterpretq_u64_f64(vdupq_n_f64(1.0));
+            vreinterpretq_f64_u64(vandq_u64(vcltq_f64(a, b), one))
+        }
+    }
+    #[inline(always)]
     unsafe fn ge_mask(a: float64x2_t, b: float64x2_t) -> u32 {
         unsafe {
             let m = vcgeq_f64(a, b);
@@ -46,5 +62,5 @@ unsafe impl Simd for Neon {
 /// The NEON kernel: 8 vectors of 2 lanes in flight.
 pub fn render_span_neon(vp: &crate::Viewport, first_row: u32, max_iter: u32, out: &mut [u32]) {
     // SAFETY: NEON is always present on aarch64.
-    unsafe { super::simd::render_span::<Neon, 8>(vp, first_row, max_iter, out) }
+    unsafe { super::simd::render::<Neon, 8>(vp, first_row, max_iter, out) }
 }

@@ -49,6 +49,10 @@ pub unsafe trait Simd {
     unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
     /// Bit i set when lane i of `a` is >= `b` (ordered compare).
     unsafe fn ge_mask(a: Self::V, b: Self::V) -> u32;
+    /// 1.0 in the lanes where `a < b` (ordered: false for NaN), 0.0 elsewhere.
+    unsafe fn lt_one(a: Self::V, b: Self::V) -> Self::V;
+    /// `t` in the lanes where `a >= b`, `f` elsewhere.
+    unsafe fn select_ge(a: Self::V, b: Self::V, t: Self::V, f: Self::V) -> Self::V;
 }
 
 /// Most lanes any implementation has (AVX-512: 8 doubles) times most vectors in flight.
@@ -312,6 +316,134 @@ unsafe fn step_all<S: Simd, const K: usize>(
             let xy = S::mul(vx[k], vy[k]);
             vx[k] = S::add(S::sub(xx, yy), vcx[k]);
             vy[k] = S::add(S::add(xy, xy), vcy[k]);
+        }
+    }
+}
+
+/// Counts for the whole rows in `out`, the first of them being `first_row`, by whichever of the
+/// two vector strategies suits `max_iter`.
+///
+/// # Safety
+/// The CPU must support the instructions `S` uses.
+#[inline(always)]
+pub unsafe fn render<S: Simd, const K: usize>(
+    vp: &crate::Viewport,
+    first_row: u32,
+    max_iter: u32,
+    out: &mut [u32],
+) {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        if max_iter <= COUNTING_MAX_ITER {
+            render_span_counting::<S, K>(vp, first_row, max_iter, out)
+        } else {
+            render_span::<S, K>(vp, first_row, max_iter, out)
+        }
+    }
+}
+
+/// Up to this limit, [`render_span_counting`] beats the refilling kernel: pixels finish within
+/// a few blocks, so refilling (scalar bookkeeping per pixel) costs more than idle lanes.
+pub const COUNTING_MAX_ITER: u32 = 128;
+
+/// Counts for the whole rows in `out` (the first being `first_row`), for small max-iter.
+///
+/// Tiles of `LANES * K` neighbouring pixels run together from z = 0 until every lane has
+/// escaped or max-iter steps are done, with no refill and no rollback: before each step a lane
+/// adds 1 to its count if it passes the test. That count is the seed's because, as the module
+/// comment shows, a lane that failed the test once fails it at every later step (it grows past
+/// 2 and, if it overflows, becomes infinite or NaN, and NaN is never `< 4`). Points outside the
+/// safe disc are counted by the scalar code and replaced in the tile by c = 4, which leaves at
+/// once.
+///
+/// # Safety
+/// The CPU must support the instructions `S` uses.
+#[inline(always)]
+pub unsafe fn render_span_counting<S: Simd, const K: usize>(
+    vp: &crate::Viewport,
+    first_row: u32,
+    max_iter: u32,
+    out: &mut [u32],
+) {
+    let lanes = S::LANES * K;
+    assert!(lanes <= MAX_SLOTS);
+    let mut px = Pixels::new(vp, first_row, out.len());
+    let mut cx = [0.0f64; MAX_SLOTS];
+    let mut cy = [0.0f64; MAX_SLOTS];
+    let mut counts = [0.0f64; MAX_SLOTS];
+    let mut index = [IDLE; MAX_SLOTS];
+    // SAFETY: offsets stay below `lanes <= MAX_SLOTS`; the caller vouches for the ISA.
+    unsafe {
+        let (zero, four) = (S::splat(0.0), S::splat(4.0));
+        let (two, minus_two) = (S::splat(2.0), S::splat(-2.0));
+        loop {
+            let mut vector_lanes = 0;
+            for slot in 0..lanes {
+                index[slot] = IDLE;
+                (cx[slot], cy[slot]) = (4.0, 0.0);
+                if let Some((i, px_cx, px_cy)) = px.next() {
+                    if px_cx * px_cx + px_cy * px_cy >= SAFE_C2 {
+                        out[i] = super::escape_time(px_cx, px_cy, max_iter);
+                    } else {
+                        (index[slot], cx[slot], cy[slot]) = (i, px_cx, px_cy);
+                        vector_lanes += 1;
+                    }
+                }
+            }
+            if vector_lanes == 0 {
+                if px.next == px.len {
+                    return;
+                }
+                continue;
+            }
+            let mut vx = [zero; K];
+            let mut vy = [zero; K];
+            let mut vcx = [zero; K];
+            let mut vcy = [zero; K];
+            let mut vn = [zero; K];
+            for k in 0..K {
+                vcx[k] = S::load(cx.as_ptr().add(k * S::LANES));
+                vcy[k] = S::load(cy.as_ptr().add(k * S::LANES));
+            }
+            let mut done = 0;
+            while done < max_iter {
+                let steps = BLOCK.min(max_iter - done);
+                let mut r2 = [zero; K];
+                for _ in 0..steps {
+                    for k in 0..K {
+                        let xx = S::mul(vx[k], vx[k]);
+                        let yy = S::mul(vy[k], vy[k]);
+                        let xy = S::mul(vx[k], vy[k]);
+                        r2[k] = S::add(xx, yy);
+                        vn[k] = S::add(vn[k], S::lt_one(r2[k], four));
+                        vx[k] = S::add(S::sub(xx, yy), vcx[k]);
+                        vy[k] = S::add(S::add(xy, xy), vcy[k]);
+                    }
+                }
+                done += steps;
+                // Every lane failed the last test: no count can grow any more.
+                let full = (1u32 << S::LANES) - 1;
+                if (0..K).all(|k| S::ge_mask(r2[k], four) == full) {
+                    break;
+                }
+                // Park the lanes that failed it on the fixed point z = 2 of c = -2, which fails
+                // the test forever without overflowing: infinities and NaNs are slow on some
+                // cores, and their counts are final anyway.
+                for k in 0..K {
+                    vx[k] = S::select_ge(r2[k], four, two, vx[k]);
+                    vy[k] = S::select_ge(r2[k], four, zero, vy[k]);
+                    vcx[k] = S::select_ge(r2[k], four, minus_two, vcx[k]);
+                    vcy[k] = S::select_ge(r2[k], four, zero, vcy[k]);
+                }
+            }
+            for k in 0..K {
+                S::store(counts.as_mut_ptr().add(k * S::LANES), vn[k]);
+            }
+            for slot in 0..lanes {
+                if index[slot] != IDLE {
+                    out[index[slot]] = counts[slot] as u32;
+                }
+            }
         }
     }
 }

@@ -42,6 +42,14 @@ unsafe impl Simd for Avx2 {
     unsafe fn ge_mask(a: __m256d, b: __m256d) -> u32 {
         unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GE_OQ>(a, b)) as u32 }
     }
+    #[inline(always)]
+    unsafe fn select_ge(a: __m256d, b: __m256d, t: __m256d, f: __m256d) -> __m256d {
+        unsafe { _mm256_blendv_pd(f, t, _mm256_cmp_pd::<_CMP_GE_OQ>(a, b)) }
+    }
+    #[inline(always)]
+    unsafe fn lt_one(a: __m256d, b: __m256d) -> __m256d {
+        unsafe { _mm256_and_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(a, b), _mm256_set1_pd(1.0)) }
+    }
 }
 
 pub struct Avx512;
@@ -79,6 +87,14 @@ unsafe impl Simd for Avx512 {
     unsafe fn ge_mask(a: __m512d, b: __m512d) -> u32 {
         unsafe { u32::from(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, b)) }
     }
+    #[inline(always)]
+    unsafe fn select_ge(a: __m512d, b: __m512d, t: __m512d, f: __m512d) -> __m512d {
+        unsafe { _mm512_mask_blend_pd(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, b), f, t) }
+    }
+    #[inline(always)]
+    unsafe fn lt_one(a: __m512d, b: __m512d) -> __m512d {
+        unsafe { _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, b), _mm512_set1_pd(1.0)) }
+    }
 }
 
 /// The AVX2 kernel: 4 vectors of 4 lanes in flight.
@@ -92,7 +108,7 @@ pub unsafe fn render_span_avx2(
     max_iter: u32,
     out: &mut [u32],
 ) {
-    unsafe { super::simd::render_span::<Avx2, 4>(vp, first_row, max_iter, out) }
+    unsafe { super::simd::render::<Avx2, 4>(vp, first_row, max_iter, out) }
 }
 
 /// The AVX-512 kernel: 4 vectors of 8 lanes in flight.
@@ -106,5 +122,5 @@ pub unsafe fn render_span_avx512(
     max_iter: u32,
     out: &mut [u32],
 ) {
-    unsafe { super::simd::render_span::<Avx512, 4>(vp, first_row, max_iter, out) }
+    unsafe { super::simd::render::<Avx512, 4>(vp, first_row, max_iter, out) }
 }
