@@ -436,12 +436,12 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
                     vcy[k] = S::select_ge(r2[k], four, zero, vcy[k]);
                 }
             }
-            for k in 0..K {
-                S::store(counts.as_mut_ptr().add(k * S::LANES), vn[k]);
+            for (k, &n) in vn.iter().enumerate() {
+                S::store(counts.as_mut_ptr().add(k * S::LANES), n);
             }
-            for slot in 0..lanes {
-                if index[slot] != IDLE {
-                    out[index[slot]] = counts[slot] as u32;
+            for (&i, &n) in index[..lanes].iter().zip(&counts) {
+                if i != IDLE {
+                    out[i] = n as u32;
                 }
             }
         }
