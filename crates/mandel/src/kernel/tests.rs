@@ -88,6 +88,21 @@ fn views_on_the_boundary() {
 }
 
 #[test]
+fn both_strategies_on_either_side_of_the_switch() {
+    // Counting up to COUNTING_MAX_ITER, refilling above: the same grids either way.
+    let limit = super::simd::COUNTING_MAX_ITER;
+    for max_iter in [limit - 1, limit, limit + 1] {
+        assert_all_kernels_agree(&view(-1.5, 0.5, -1.0, 1.0, 61, 37), max_iter);
+        assert_all_kernels_agree(&view(-0.7512, -0.7388, 0.0951, 0.1047, 29, 17), max_iter);
+    }
+    // The Benchmarks Game view at its own limit, and views with points on |c| = 2.
+    assert_all_kernels_agree(&view(-1.5, 0.5, -1.0, 1.0, 99, 64), 50);
+    assert_all_kernels_agree(&view(-2.0, 2.0, -2.0, 2.0, 16, 16), 50);
+    assert_all_kernels_agree(&view(-2.001, -1.999, -0.001, 0.001, 40, 21), 100);
+    assert_all_kernels_agree(&view(1e300, 1.5e300, -1e300, 1e300, 9, 5), 20);
+}
+
+#[test]
 fn views_far_outside_and_huge_values() {
     assert_all_kernels_agree(&view(1e300, 1.5e300, -1e300, 1e300, 9, 5), 1000);
     assert_all_kernels_agree(&view(1.9, 2.1, -0.1, 0.1, 17, 9), 1000);
