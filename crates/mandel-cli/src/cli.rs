@@ -96,9 +96,37 @@ pub struct RenderArgs {
     /// png, jpeg, ppm, pgm, pbm, npy.
     #[arg(long, value_parser = parse_format)]
     pub format: Option<Format>,
-    /// Colormap: viridis, magma, inferno, plasma, turbo, twilight, greys.
+    /// Colormap: viridis, magma, inferno, plasma, turbo, twilight, greys, classic.
     #[arg(long, default_value = "viridis", value_parser = parse_colormap)]
     pub colormap: Colormap,
+    /// Colouring: counts (the seed's imshow picture), smooth (continuous iteration count),
+    /// histogram (equalised counts).
+    #[arg(long, default_value = "counts", value_parser = parse_color_mode)]
+    pub color: mandel::ColorMode,
+    /// Repeat the colormap every N iterations (counts and smooth colouring).
+    #[arg(long, value_name = "N")]
+    pub cycle: Option<f64>,
+    /// Shift along the colormap, as a fraction of it.
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        allow_negative_numbers = true,
+        value_name = "F"
+    )]
+    pub offset: f64,
+    /// Colour of points in the set (#rrggbb or a CSS name) [default: the colormap's top for
+    /// counts, black otherwise].
+    #[arg(long, value_parser = parse_inside, value_name = "COLOR")]
+    pub inside: Option<[u8; 3]>,
+    /// K: anti-alias with K×K samples per pixel, averaged in linear light (pictures only).
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub supersample: u32,
+    /// Re-render the picture whose parameters FILE (a PNG or JPEG made by mandel) carries.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "width", "height", "max_iter", "xmin", "xmax", "ymin", "ymax", "center", "zoom",
+        "colormap", "color", "cycle", "offset", "inside", "supersample",
+    ])]
+    pub from: Option<PathBuf>,
     /// No progress bar and no summary.
     #[arg(short, long)]
     pub quiet: bool,
@@ -164,6 +192,14 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 fn parse_kernel(s: &str) -> Result<mandel::Kernel, String> {
     mandel::Kernel::select(s).map_err(|e| e.to_string())
+}
+
+fn parse_color_mode(s: &str) -> Result<mandel::ColorMode, String> {
+    s.parse().map_err(|e: mandel::Error| e.to_string())
+}
+
+fn parse_inside(s: &str) -> Result<[u8; 3], String> {
+    mandel::style::parse_color(s).map_err(|e| e.to_string())
 }
 
 fn parse_colormap(s: &str) -> Result<Colormap, String> {

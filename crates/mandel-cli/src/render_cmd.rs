@@ -1,12 +1,14 @@
 //! `mandel render`.
 
 use std::io::Write;
+
+use clap::Parser;
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
-use mandel::{AtomicFile, Encoding, Engine, Format, Pool};
+use mandel::{AtomicFile, Engine, Format, Pool};
 
 use crate::UsageError;
 use crate::cli::{PoolKind, RenderArgs};
@@ -14,6 +16,9 @@ use crate::interrupt::{self, PendingFile};
 use crate::progress::Progress;
 
 pub fn run(args: RenderArgs) -> Result<()> {
+    if let Some(from) = &args.from {
+        return run(args_from_picture(from, &args)?);
+    }
     let params = args.grid.params()?;
     let to_stdout = args.output == Path::new("-");
     let format = match (args.format, to_stdout) {
@@ -26,11 +31,22 @@ pub fn run(args: RenderArgs) -> Result<()> {
         (None, false) => Format::from_path(&args.output)?,
     };
     let jobs = args.jobs.unwrap_or_else(mandel::available_cores);
-    let encoding = Encoding {
-        format,
+    let style = mandel::Style {
+        mode: args.color,
         colormap: args.colormap,
-        max_iter: params.max_iter,
+        cycle: args.cycle,
+        offset: args.offset,
+        inside: args.inside,
+        supersample: args.supersample,
     };
+    style.validate()?;
+    if style.supersample > 1 && !format.uses_colormap() {
+        return Err(UsageError(format!(
+            "--supersample {} makes pictures (png, jpeg, ppm); {format} holds the exact counts",
+            style.supersample
+        ))
+        .into());
+    }
 
     // Open the output before the work, so that an unwritable path fails at once.
     interrupt::install();
@@ -48,12 +64,21 @@ pub fn run(args: RenderArgs) -> Result<()> {
     let elapsed = start.elapsed();
     progress.finish();
 
-    match file.as_mut() {
-        Some(f) => mandel::output::write(&grid, &encoding, f.file())?,
-        None => {
-            let stdout = std::io::stdout().lock();
-            mandel::output::write(&grid, &encoding, stdout)?;
-        }
+    let out: Box<dyn Write> = match file.as_mut() {
+        Some(f) => Box::new(f.file()),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    if format.uses_colormap() {
+        let engine = Engine {
+            pool: Pool::Threads { jobs },
+            kernel: args.kernel,
+        };
+        let rgb = mandel::style::paint(&params, &engine, &style, Some(&grid))?;
+        let text = picture_params(&params, &style);
+        let (w, h) = (grid.width(), grid.height());
+        mandel::output::write_picture(&rgb, w, h, format, Some(&text), out)?;
+    } else {
+        mandel::output::write_counts(&grid, format, params.max_iter, out)?;
     }
     if let Some(f) = file {
         f.commit()?;
@@ -82,6 +107,70 @@ pub fn run(args: RenderArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What a picture carries so that `--from` can make it again: the options that decide its
+/// pixels, the view as exact edges.
+fn picture_params(params: &mandel::Params, style: &mandel::Style) -> String {
+    let vp = &params.viewport;
+    let b = vp.bounds();
+    let mut args = vec![
+        format!("--width={}", vp.width()),
+        format!("--height={}", vp.height()),
+        format!("--max-iter={}", params.max_iter),
+        format!("--xmin={:?}", b.xmin),
+        format!("--xmax={:?}", b.xmax),
+        format!("--ymin={:?}", b.ymin),
+        format!("--ymax={:?}", b.ymax),
+        format!("--color={}", style.mode),
+        format!("--colormap={}", style.colormap),
+        format!("--offset={:?}", style.offset),
+        format!("--supersample={}", style.supersample),
+    ];
+    if let Some(n) = style.cycle {
+        args.push(format!("--cycle={n:?}"));
+    }
+    if let Some([r, g, b]) = style.inside {
+        args.push(format!("--inside=#{r:02x}{g:02x}{b:02x}"));
+    }
+    format!("{PARAMS_PREFIX}{}", args.join(" "))
+}
+
+const PARAMS_PREFIX: &str = concat!("mandel ", env!("CARGO_PKG_VERSION"), " render ");
+
+/// The render options stored in `picture`, with this command's output and how-to-run options.
+fn args_from_picture(picture: &Path, args: &RenderArgs) -> Result<RenderArgs> {
+    let text = mandel::output::read_picture_params(picture)?.ok_or_else(|| {
+        UsageError(format!(
+            "--from {}: the file carries no mandel parameters",
+            picture.display()
+        ))
+    })?;
+    let stored = text
+        .strip_prefix(PARAMS_PREFIX)
+        .or_else(|| text.split_once(" render ").map(|(_, rest)| rest))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "--from {}: unreadable parameters {text:?}",
+                picture.display()
+            ))
+        })?;
+    let mut argv: Vec<std::ffi::OsString> = vec!["mandel".into(), "render".into()];
+    argv.extend(stored.split(' ').map(Into::into));
+    argv.extend(["-o".into(), args.output.clone().into_os_string()]);
+    if let Some(f) = args.format {
+        argv.push(format!("--format={f}").into());
+    }
+    if args.quiet {
+        argv.push("--quiet".into());
+    }
+    let cli = crate::cli::Cli::try_parse_from(argv)
+        .map_err(|e| UsageError(format!("--from {}: {}", picture.display(), e.kind())))?;
+    let crate::cli::Command::Render(mut again) = cli.command else {
+        unreachable!("parsed as render")
+    };
+    (again.pool, again.jobs, again.kernel) = (args.pool, args.jobs, args.kernel);
+    Ok(again)
 }
 
 /// Renders on the chosen pool: the library's threads or sequential loop, or worker processes

@@ -19,10 +19,12 @@ pub enum Colormap {
     Turbo,
     Twilight,
     Greys,
+    /// The classic fractal-explorer gradient, deep blue through white to gold; cyclic.
+    Classic,
 }
 
 impl Colormap {
-    pub const ALL: [Colormap; 7] = [
+    pub const ALL: [Colormap; 8] = [
         Colormap::Viridis,
         Colormap::Magma,
         Colormap::Inferno,
@@ -30,6 +32,7 @@ impl Colormap {
         Colormap::Turbo,
         Colormap::Twilight,
         Colormap::Greys,
+        Colormap::Classic,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,12 +44,30 @@ impl Colormap {
             Colormap::Turbo => "turbo",
             Colormap::Twilight => "twilight",
             Colormap::Greys => "greys",
+            Colormap::Classic => "classic",
         }
     }
 
     /// A 256-entry lookup table, as matplotlib quantises its colormaps.
     pub fn lut(self) -> Lut {
-        let gradient: Box<dyn Gradient> = match self {
+        let mut table = [[0u8; 3]; 256];
+        table.copy_from_slice(&self.lut_n(256));
+        Lut(table)
+    }
+
+    /// `n` colours evenly spaced along the colormap, first to last.
+    pub fn lut_n(self, n: usize) -> Vec<[u8; 3]> {
+        let gradient = self.gradient();
+        (0..n)
+            .map(|i| {
+                let [r, g, b, _] = gradient.at(i as f32 / (n - 1).max(1) as f32).to_rgba8();
+                [r, g, b]
+            })
+            .collect()
+    }
+
+    fn gradient(self) -> Box<dyn Gradient> {
+        match self {
             Colormap::Viridis => Box::new(colorgrad::preset::viridis()),
             Colormap::Magma => Box::new(colorgrad::preset::magma()),
             Colormap::Inferno => Box::new(colorgrad::preset::inferno()),
@@ -54,13 +75,8 @@ impl Colormap {
             Colormap::Turbo => Box::new(colorgrad::preset::turbo()),
             Colormap::Twilight => Box::new(twilight()),
             Colormap::Greys => Box::new(colorgrad::preset::greys()),
-        };
-        let mut table = [[0u8; 3]; 256];
-        for (i, entry) in table.iter_mut().enumerate() {
-            let [r, g, b, _] = gradient.at(i as f32 / 255.0).to_rgba8();
-            *entry = [r, g, b];
+            Colormap::Classic => Box::new(classic()),
         }
-        Lut(table)
     }
 }
 
@@ -88,6 +104,29 @@ fn twilight() -> LinearGradient {
         .colors(&colors)
         .build::<LinearGradient>()
         .expect("eleven colours make a valid gradient")
+}
+
+/// Deep blue, light blue, white, gold, black and back to deep blue: the gradient fractal
+/// explorers have made familiar, cyclic so that `--cycle` shows no seam.
+fn classic() -> LinearGradient {
+    const STOPS: [(f32, [u8; 3]); 6] = [
+        (0.0, [0, 7, 100]),
+        (0.16, [32, 107, 203]),
+        (0.42, [237, 255, 255]),
+        (0.6425, [255, 170, 0]),
+        (0.8575, [0, 2, 0]),
+        (1.0, [0, 7, 100]),
+    ];
+    let colors: Vec<Color> = STOPS
+        .iter()
+        .map(|&(_, [r, g, b])| Color::from_rgba8(r, g, b, 255))
+        .collect();
+    let positions: Vec<f32> = STOPS.iter().map(|&(p, _)| p).collect();
+    GradientBuilder::new()
+        .colors(&colors)
+        .domain(&positions)
+        .build::<LinearGradient>()
+        .expect("six colours at increasing positions make a valid gradient")
 }
 
 impl fmt::Display for Colormap {
@@ -134,6 +173,10 @@ pub struct LinearScale {
 }
 
 impl LinearScale {
+    pub fn new(lo: u32, hi: u32) -> Self {
+        LinearScale { lo, hi }
+    }
+
     /// The imshow default: from the image's smallest to its largest count.
     pub fn of(grid: &Grid) -> Self {
         let (lo, hi) = grid.min_max();
@@ -217,7 +260,9 @@ mod tests {
                 assert_ne!(a, b);
             }
         }
-        let t = Colormap::Twilight.lut().0;
-        assert_eq!(t[0], t[255], "twilight is cyclic");
+        for cyclic in [Colormap::Twilight, Colormap::Classic] {
+            let t = cyclic.lut().0;
+            assert_eq!(t[0], t[255], "{cyclic} is cyclic");
+        }
     }
 }

@@ -22,6 +22,7 @@ pub mod memory;
 pub mod output;
 pub mod process_pool;
 mod render;
+pub mod style;
 mod viewport;
 
 pub use color::Colormap;
@@ -30,5 +31,6 @@ pub use grid::Grid;
 pub use kernel::{Kernel, escape_time};
 pub use output::{AtomicFile, Encoding, Format};
 pub use render::{Engine, Params, Pool, available_cores, render, render_into, rows_per_task};
+pub use style::{ColorMode, Style};
 pub use viewport::{Bounds, SEED_BOUNDS, Viewport};
 pub mod clock;

@@ -122,37 +122,162 @@ pub struct Encoding {
     pub max_iter: u32,
 }
 
-/// Writes the grid in the chosen format.
+/// Writes the grid in the chosen format, pictures in the seed's `imshow` colouring.
 pub fn write(grid: &Grid, enc: &Encoding, out: impl Write) -> Result<()> {
+    if enc.format.uses_colormap() {
+        let rgb = color::to_rgb(grid, enc.colormap)?;
+        write_picture(&rgb, grid.width(), grid.height(), enc.format, None, out)
+    } else {
+        write_counts(grid, enc.format, enc.max_iter, out)
+    }
+}
+
+/// Writes the formats made from the counts themselves: npy, pbm, pgm.
+pub fn write_counts(grid: &Grid, format: Format, max_iter: u32, out: impl Write) -> Result<()> {
     let mut out = BufWriter::with_capacity(1 << 16, out);
     let (w, h) = (grid.width(), grid.height());
-    match enc.format {
-        Format::Png => {
-            let rgb = color::to_rgb(grid, enc.colormap)?;
-            image::codecs::png::PngEncoder::new(&mut out)
-                .write_image(&rgb, w, h, ExtendedColorType::Rgb8)
-                .map_err(|e| image_error("png", e))?;
-        }
-        Format::Jpeg => {
-            let rgb = color::to_rgb(grid, enc.colormap)?;
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92)
-                .write_image(&rgb, w, h, ExtendedColorType::Rgb8)
-                .map_err(|e| image_error("jpeg", e))?;
-        }
-        Format::Ppm => {
-            let rgb = color::to_rgb(grid, enc.colormap)?;
-            write!(out, "P6\n{w} {h}\n255\n").map_err(Error::Write)?;
-            out.write_all(&rgb).map_err(Error::Write)?;
-        }
+    match format {
         Format::Pgm => {
             let grey = color::to_grey(grid)?;
             write!(out, "P5\n{w} {h}\n255\n").map_err(Error::Write)?;
             out.write_all(&grey).map_err(Error::Write)?;
         }
-        Format::Pbm => write_pbm(grid, enc.max_iter, &mut out).map_err(Error::Write)?,
+        Format::Pbm => write_pbm(grid, max_iter, &mut out).map_err(Error::Write)?,
         Format::Npy => write_npy(grid, &mut out).map_err(Error::Write)?,
+        Format::Png | Format::Jpeg | Format::Ppm => {
+            panic!("{format} is a picture format: use write_picture")
+        }
     }
     out.flush().map_err(Error::Write)
+}
+
+/// The keyword of the PNG text chunk that carries a picture's parameters.
+pub const PARAMS_KEYWORD: &str = "mandel";
+
+/// Writes an RGB picture (top row first) as PNG, JPEG or PPM. `params`, if given, is stored
+/// in the file: a PNG tEXt chunk with keyword [`PARAMS_KEYWORD`], a JPEG comment, a PPM
+/// header comment (one line).
+pub fn write_picture(
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+    format: Format,
+    params: Option<&str>,
+    out: impl Write,
+) -> Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 16, out);
+    match format {
+        Format::Png => {
+            let mut encoder = png::Encoder::new(&mut out, width, height);
+            encoder.set_color(png::ColorType::Rgb);
+            encoder.set_depth(png::BitDepth::Eight);
+            if let Some(text) = params {
+                encoder
+                    .add_text_chunk(PARAMS_KEYWORD.into(), text.into())
+                    .map_err(png_error)?;
+            }
+            let mut writer = encoder.write_header().map_err(png_error)?;
+            writer.write_image_data(rgb).map_err(png_error)?;
+            writer.finish().map_err(png_error)?;
+        }
+        Format::Jpeg => {
+            let mut jpeg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 92)
+                .write_image(rgb, width, height, ExtendedColorType::Rgb8)
+                .map_err(|e| image_error("jpeg", e))?;
+            let jpeg = match params {
+                Some(text) => with_jpeg_comment(&jpeg, text)?,
+                None => jpeg,
+            };
+            out.write_all(&jpeg).map_err(Error::Write)?;
+        }
+        Format::Ppm => {
+            writeln!(out, "P6").map_err(Error::Write)?;
+            if let Some(text) = params {
+                writeln!(out, "# {}", text.replace('\n', " ")).map_err(Error::Write)?;
+            }
+            write!(out, "{width} {height}\n255\n").map_err(Error::Write)?;
+            out.write_all(rgb).map_err(Error::Write)?;
+        }
+        Format::Pgm | Format::Pbm | Format::Npy => {
+            panic!("{format} is made from counts: use write_counts")
+        }
+    }
+    out.flush().map_err(Error::Write)
+}
+
+fn png_error(e: png::EncodingError) -> Error {
+    match e {
+        png::EncodingError::IoError(io) => Error::Write(io),
+        other => Error::Encode {
+            format: "png",
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Inserts a COM segment right after the SOI marker.
+fn with_jpeg_comment(jpeg: &[u8], text: &str) -> Result<Vec<u8>> {
+    let bytes = text.as_bytes();
+    if bytes.len() > 65533 || !jpeg.starts_with(&[0xFF, 0xD8]) {
+        return Err(Error::Encode {
+            format: "jpeg",
+            message: "cannot add the parameters comment".into(),
+        });
+    }
+    let mut out = Vec::with_capacity(jpeg.len() + bytes.len() + 4);
+    out.extend_from_slice(&jpeg[..2]);
+    out.extend_from_slice(&[0xFF, 0xFE]);
+    out.extend_from_slice(&((bytes.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(&jpeg[2..]);
+    Ok(out)
+}
+
+/// The parameters a picture written by [`write_picture`] carries, if any: from a PNG's tEXt
+/// chunk or a JPEG's comment.
+pub fn read_picture_params(path: &Path) -> Result<Option<String>> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.starts_with(b"\x89PNG") {
+        let reader = png::Decoder::new(io::Cursor::new(&bytes))
+            .read_info()
+            .map_err(|e| {
+                Error::invalid(
+                    "from",
+                    path.display(),
+                    format!("is not a readable PNG: {e}"),
+                )
+            })?;
+        return Ok(reader
+            .info()
+            .uncompressed_latin1_text
+            .iter()
+            .find(|t| t.keyword == PARAMS_KEYWORD)
+            .map(|t| t.text.clone()));
+    }
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        // Walk the marker segments before the image data, looking for a comment.
+        let mut i = 2;
+        while i + 4 <= bytes.len() && bytes[i] == 0xFF {
+            let marker = bytes[i + 1];
+            let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+            if marker == 0xDA || i + 2 + len > bytes.len() || len < 2 {
+                break;
+            }
+            if marker == 0xFE {
+                return Ok(Some(
+                    String::from_utf8_lossy(&bytes[i + 4..i + 2 + len]).into_owned(),
+                ));
+            }
+            i += 2 + len;
+        }
+        return Ok(None);
+    }
+    Err(Error::invalid(
+        "from",
+        path.display(),
+        "is neither a PNG nor a JPEG",
+    ))
 }
 
 fn image_error(format: &'static str, e: image::ImageError) -> Error {

@@ -89,9 +89,12 @@ fn ppm_equals_png_and_pgm_is_the_scaled_counts() {
         .unwrap()
         .into_rgb8();
     let ppm = std::fs::read(render_to(dir.path(), &grid, "a.ppm", &[])).unwrap();
-    let header = format!("P6\n{} {}\n255\n", grid.width, grid.height);
-    assert!(ppm.starts_with(header.as_bytes()));
-    assert_eq!(&ppm[header.len()..], png.as_raw().as_slice());
+    // P6, a comment with the parameters, size, depth, then the pixels.
+    let comment_end = ppm.iter().skip(3).position(|&b| b == b'\n').unwrap() + 4;
+    assert!(ppm.starts_with(b"P6\n# mandel "));
+    let header = format!("{} {}\n255\n", grid.width, grid.height);
+    assert!(ppm[comment_end..].starts_with(header.as_bytes()));
+    assert_eq!(&ppm[comment_end + header.len()..], png.as_raw().as_slice());
 
     let pgm = std::fs::read(render_to(dir.path(), &grid, "a.pgm", &[])).unwrap();
     let header = format!("P5\n{} {}\n255\n", grid.width, grid.height);

@@ -7,4 +7,5 @@ mod bench;
 mod cli_errors;
 mod exactness;
 mod formats;
+mod pictures;
 mod process_pool;

@@ -1,0 +1,576 @@
+//! Pictures people want to look at: how escape counts (or the smooth iteration count) become
+//! colours, with anti-aliasing. None of this changes a count: `.npy` output never sees it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rayon::prelude::*;
+
+use crate::color::{Colormap, LinearScale};
+use crate::error::{Error, Result};
+use crate::{Bounds, Engine, Grid, Params, Viewport, memory};
+
+/// How values map onto the colormap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorMode {
+    /// The seed's `imshow`: counts scaled linearly from the smallest to the largest.
+    #[default]
+    Counts,
+    /// The continuous (normalized) iteration count, from the final |z| with escape radius
+    /// [`SMOOTH_RADIUS`]: no bands.
+    Smooth,
+    /// Histogram equalisation of the counts, so that each colour covers as many pixels as the
+    /// next and deep zooms are not one colour.
+    Histogram,
+}
+
+impl ColorMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            ColorMode::Counts => "counts",
+            ColorMode::Smooth => "smooth",
+            ColorMode::Histogram => "histogram",
+        }
+    }
+}
+
+impl fmt::Display for ColorMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ColorMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "counts" => Ok(ColorMode::Counts),
+            "smooth" => Ok(ColorMode::Smooth),
+            "histogram" => Ok(ColorMode::Histogram),
+            _ => Err(Error::invalid(
+                "color",
+                s,
+                "is not known (choose counts, smooth or histogram)",
+            )),
+        }
+    }
+}
+
+/// Escape radius of the smooth mode: large, so that the fractional part is smooth.
+pub const SMOOTH_RADIUS: f64 = 256.0;
+
+/// Everything about a picture beyond the grid itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Style {
+    pub mode: ColorMode,
+    pub colormap: Colormap,
+    /// Repeat the colormap every this many iterations (counts and smooth modes).
+    pub cycle: Option<f64>,
+    /// Shift along the colormap, as a fraction of it.
+    pub offset: f64,
+    /// Colour of the points taken to be in the set; None: the colormap's top colour for
+    /// `counts` (the imshow look), black otherwise.
+    pub inside: Option<[u8; 3]>,
+    /// K: K×K samples per pixel, averaged in linear light.
+    pub supersample: u32,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            mode: ColorMode::Counts,
+            colormap: Colormap::Viridis,
+            cycle: None,
+            offset: 0.0,
+            inside: None,
+            supersample: 1,
+        }
+    }
+}
+
+impl Style {
+    pub fn validate(&self) -> Result<()> {
+        if let Some(c) = self.cycle
+            && !(c.is_finite() && c > 0.0)
+        {
+            return Err(Error::invalid(
+                "cycle",
+                c,
+                "must be a number greater than 0",
+            ));
+        }
+        if !self.offset.is_finite() {
+            return Err(Error::invalid(
+                "offset",
+                self.offset,
+                "must be a finite number",
+            ));
+        }
+        if !(1..=16).contains(&self.supersample) {
+            return Err(Error::invalid(
+                "supersample",
+                self.supersample,
+                "must be from 1 to 16",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether this is the seed's picture: linear counts, no cycle or offset, one sample.
+    fn is_plain_counts(&self) -> bool {
+        self.mode == ColorMode::Counts
+            && self.cycle.is_none()
+            && self.offset == 0.0
+            && self.supersample == 1
+    }
+}
+
+/// Parses a colour: `#rrggbb`, `#rgb` or a CSS name such as `black`.
+pub fn parse_color(s: &str) -> Result<[u8; 3]> {
+    let c = colorgrad::Color::from_html(s)
+        .map_err(|_| Error::invalid("inside", s, "is not a colour (#rrggbb or a CSS name)"))?;
+    let [r, g, b, _] = c.to_rgba8();
+    Ok([r, g, b])
+}
+
+/// The picture of `params` in `style`: RGB bytes, top row (ymax) first. `grid` is the render's
+/// count grid when the caller has it (the plain counts picture is drawn from it directly).
+pub fn paint(
+    params: &Params,
+    engine: &Engine,
+    style: &Style,
+    grid: Option<&Grid>,
+) -> Result<Vec<u8>> {
+    style.validate()?;
+    let vp = params.viewport;
+    if style.is_plain_counts() && style.inside.is_none() {
+        return match grid {
+            Some(g) => crate::color::to_rgb(g, style.colormap),
+            None => crate::color::to_rgb(&crate::render(params, engine, &|_| {})?, style.colormap),
+        };
+    }
+    let k = style.supersample;
+    let samples = sample_viewport(&vp, k)?;
+    let values = sample_values(
+        &Params {
+            viewport: samples,
+            ..*params
+        },
+        engine,
+        style,
+        grid,
+    )?;
+    let colors = colorize(&values, params.max_iter, style)?;
+    Ok(downsample(
+        &colors,
+        vp.width() as usize,
+        vp.height() as usize,
+        k as usize,
+    ))
+}
+
+/// The grid of K×K samples per pixel, centred on each pixel's own sample point.
+fn sample_viewport(vp: &Viewport, k: u32) -> Result<Viewport> {
+    if k == 1 {
+        return Ok(*vp);
+    }
+    let b = vp.bounds();
+    let shift = 0.5 / f64::from(k) - 0.5;
+    let (w, h) = (vp.width().checked_mul(k), vp.height().checked_mul(k));
+    let (Some(w), Some(h)) = (w, h) else {
+        return Err(Error::invalid(
+            "supersample",
+            k,
+            "makes the sample grid too large",
+        ));
+    };
+    let xmin = b.xmin + shift * vp.dx();
+    let ymin = b.ymin + shift * vp.dy();
+    Viewport::new(
+        Bounds {
+            xmin,
+            xmax: xmin + (b.xmax - b.xmin),
+            ymin,
+            ymax: ymin + (b.ymax - b.ymin),
+        },
+        w,
+        h,
+    )
+}
+
+/// Per sample, row 0 (ymin) first: the value to colour, or NaN for a point taken to be in the
+/// set.
+fn sample_values(
+    params: &Params,
+    engine: &Engine,
+    style: &Style,
+    grid: Option<&Grid>,
+) -> Result<Vec<f64>> {
+    let vp = params.viewport;
+    let max_iter = params.max_iter;
+    if style.mode == ColorMode::Smooth {
+        let mut values = memory::try_vec::<f64>("the smooth values", vp.pixels())?;
+        values.resize(vp.pixels() as usize, 0.0);
+        values
+            .par_chunks_mut(vp.width() as usize)
+            .zip(0u32..vp.height())
+            .for_each(|(row, r)| {
+                let cy = vp.cy(r);
+                for (c, v) in (0u32..).zip(row.iter_mut()) {
+                    *v = smooth_count(vp.cx(c), cy, max_iter).unwrap_or(f64::NAN);
+                }
+            });
+        return Ok(values);
+    }
+    let rendered;
+    let counts = match grid {
+        Some(g) if style.supersample == 1 => g,
+        _ => {
+            rendered = crate::render(params, engine, &|_| {})?;
+            &rendered
+        }
+    };
+    Ok(counts
+        .counts()
+        .iter()
+        .map(|&n| {
+            if n >= max_iter {
+                f64::NAN
+            } else {
+                f64::from(n)
+            }
+        })
+        .collect())
+}
+
+/// The continuous iteration count of c: `n + 1 - log2(ln |z_n|)` where `n` is the count with
+/// escape radius [`SMOOTH_RADIUS`]; None if the orbit stays within it for `max_iter` steps.
+pub fn smooth_count(cx: f64, cy: f64, max_iter: u32) -> Option<f64> {
+    let r2 = SMOOTH_RADIUS * SMOOTH_RADIUS;
+    let (mut x, mut y) = (0.0f64, 0.0f64);
+    let mut n = 0;
+    while n < max_iter {
+        let (xx, yy) = (x * x, y * y);
+        if xx + yy >= r2 {
+            let ln_abs = 0.5 * (xx + yy).ln();
+            return Some(f64::from(n) + 1.0 - ln_abs.ln() / std::f64::consts::LN_2);
+        }
+        let xy = x * y;
+        x = (xx - yy) + cx;
+        y = (xy + xy) + cy;
+        n += 1;
+    }
+    None
+}
+
+/// Colours per sample (row 0 = ymin first).
+fn colorize(values: &[f64], max_iter: u32, style: &Style) -> Result<Vec<[u8; 3]>> {
+    const FINE: usize = 1024;
+    let fine = style.colormap.lut_n(FINE);
+    let lut256 = style.colormap.lut().0;
+    let inside = style.inside.unwrap_or(match style.mode {
+        ColorMode::Counts => lut256[255],
+        _ => [0, 0, 0],
+    });
+    let pick = |t: f64| fine[((t.clamp(0.0, 1.0)) * (FINE - 1) as f64).round() as usize];
+    let wrap = |t: f64| t.rem_euclid(1.0);
+
+    let mut out = memory::try_vec::<[u8; 3]>("the sample colours", values.len() as u64)?;
+    match (style.mode, style.cycle) {
+        (ColorMode::Histogram, _) => {
+            let cdf = histogram_cdf(values, max_iter);
+            out.extend(values.iter().map(|&v| {
+                if v.is_nan() {
+                    inside
+                } else if style.offset == 0.0 {
+                    pick(cdf[v as usize])
+                } else {
+                    pick(wrap(cdf[v as usize] + style.offset))
+                }
+            }));
+        }
+        (_, Some(n)) => {
+            out.extend(values.iter().map(|&v| {
+                if v.is_nan() {
+                    inside
+                } else {
+                    pick(wrap(v / n + style.offset))
+                }
+            }));
+        }
+        (ColorMode::Counts, None) => {
+            // imshow's linear scale over all counts, the set included, quantised to 256.
+            let hi = if values.iter().any(|v| v.is_nan()) {
+                max_iter
+            } else {
+                values.iter().fold(0.0f64, |m, &v| m.max(v)) as u32
+            };
+            let lo = values
+                .iter()
+                .filter(|v| !v.is_nan())
+                .fold(f64::MAX, |m, &v| m.min(v));
+            let lo = if lo == f64::MAX { max_iter } else { lo as u32 };
+            let scale = LinearScale::new(lo, hi);
+            out.extend(values.iter().map(|&v| {
+                if v.is_nan() {
+                    inside
+                } else if style.offset == 0.0 {
+                    lut256[scale.level(v as u32) as usize]
+                } else {
+                    pick(wrap(
+                        f64::from(scale.level(v as u32)) / 255.0 + style.offset,
+                    ))
+                }
+            }));
+        }
+        (ColorMode::Smooth, None) => {
+            let (lo, hi) = values
+                .iter()
+                .filter(|v| !v.is_nan())
+                .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            let span = if hi > lo { hi - lo } else { 1.0 };
+            out.extend(values.iter().map(|&v| {
+                if v.is_nan() {
+                    inside
+                } else {
+                    pick(wrap_unless_zero((v - lo) / span, style.offset))
+                }
+            }));
+        }
+    }
+    Ok(out)
+}
+
+fn wrap_unless_zero(t: f64, offset: f64) -> f64 {
+    if offset == 0.0 {
+        t
+    } else {
+        (t + offset).rem_euclid(1.0)
+    }
+}
+
+/// For each count, where it falls on the palette after histogram equalisation: the share of
+/// escaped samples with a smaller count, scaled so that the smallest count present maps to 0
+/// and the largest to 1.
+fn histogram_cdf(values: &[f64], max_iter: u32) -> Vec<f64> {
+    let mut hist = vec![0u64; max_iter as usize + 1];
+    for &v in values.iter().filter(|v| !v.is_nan()) {
+        hist[v as usize] += 1;
+    }
+    let largest = hist.iter().rposition(|&h| h > 0).unwrap_or(0);
+    let below_largest: u64 = hist[..largest].iter().sum();
+    let mut below = 0u64;
+    hist.iter()
+        .map(|&h| {
+            let t = below as f64 / below_largest.max(1) as f64;
+            below += h;
+            t.min(1.0)
+        })
+        .collect()
+}
+
+/// Averages K×K sample colours per pixel in linear light, and flips rows so that the top row
+/// of the picture is ymax.
+fn downsample(colors: &[[u8; 3]], w: usize, h: usize, k: usize) -> Vec<u8> {
+    let to_linear: Vec<f32> = (0..256).map(|i| srgb_to_linear(i as f32 / 255.0)).collect();
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    let sw = w * k;
+    for r in (0..h).rev() {
+        for c in 0..w {
+            if k == 1 {
+                rgb.extend_from_slice(&colors[r * w + c]);
+                continue;
+            }
+            let mut acc = [0f32; 3];
+            for i in 0..k {
+                for j in 0..k {
+                    let px = colors[(r * k + i) * sw + c * k + j];
+                    for ch in 0..3 {
+                        acc[ch] += to_linear[px[ch] as usize];
+                    }
+                }
+            }
+            let n = (k * k) as f32;
+            rgb.extend(
+                acc.map(|a| (linear_to_srgb(a / n) * 255.0).round().clamp(0.0, 255.0) as u8),
+            );
+        }
+    }
+    rgb
+}
+
+fn srgb_to_linear(v: f32) -> f32 {
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+fn linear_to_srgb(v: f32) -> f32 {
+    if v <= 0.003_130_8 {
+        v * 12.92
+    } else {
+        1.055 * v.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Kernel, Pool};
+
+    fn engine() -> Engine {
+        Engine {
+            pool: Pool::Sequential,
+            kernel: Kernel::best(),
+        }
+    }
+
+    #[test]
+    fn smooth_values_are_continuous_across_band_edges() {
+        // A fine line across the escaping region left of the set: counts jump by whole
+        // iterations along it, the smooth value must not.
+        let steps = 20_000;
+        let (x0, x1, y) = (0.3, 0.6, 0.01);
+        let mut last: Option<(u32, f64)> = None;
+        let (mut band_edges, mut worst) = (0, 0.0f64);
+        for i in 0..=steps {
+            let x = x0 + (x1 - x0) * i as f64 / steps as f64;
+            let nu = smooth_count(x, y, 1000).unwrap();
+            let n = crate::escape_time(x, y, 1000);
+            if let Some((pn, pnu)) = last {
+                if pn != n {
+                    band_edges += 1;
+                }
+                worst = worst.max((nu - pnu).abs());
+            }
+            last = Some((n, nu));
+        }
+        assert!(band_edges >= 2, "the line must cross band edges");
+        assert!(worst < 0.01, "smooth value jumps by {worst}");
+    }
+
+    #[test]
+    fn histogram_colouring_uses_the_whole_palette() {
+        let params = Params::new(Viewport::seed(120, 80).unwrap(), 500).unwrap();
+        let values = sample_values(&params, &engine(), &Style::default(), None).unwrap();
+        let cdf = histogram_cdf(&values, 500);
+        let used: Vec<f64> = values
+            .iter()
+            .filter(|v| !v.is_nan())
+            .map(|&v| cdf[v as usize])
+            .collect();
+        let lo = used.iter().copied().fold(1.0, f64::min);
+        let hi = used.iter().copied().fold(0.0, f64::max);
+        assert_eq!((lo, hi), (0.0, 1.0));
+        // Equalised: about half the escaped pixels sit below the middle of the palette.
+        let below = used.iter().filter(|&&t| t <= 0.5).count() as f64 / used.len() as f64;
+        assert!((0.3..0.7).contains(&below), "{below}");
+    }
+
+    #[test]
+    fn supersampling_a_uniform_region_changes_nothing() {
+        // Entirely inside the set: every sample is the inside colour.
+        let vp = Viewport::new(
+            Bounds {
+                xmin: -0.2,
+                xmax: 0.1,
+                ymin: -0.1,
+                ymax: 0.1,
+            },
+            24,
+            16,
+        )
+        .unwrap();
+        let params = Params::new(vp, 200).unwrap();
+        for mode in [ColorMode::Counts, ColorMode::Smooth, ColorMode::Histogram] {
+            let one = Style {
+                mode,
+                inside: Some([10, 20, 30]),
+                ..Style::default()
+            };
+            let three = Style {
+                supersample: 3,
+                ..one
+            };
+            let a = paint(&params, &engine(), &one, None).unwrap();
+            let b = paint(&params, &engine(), &three, None).unwrap();
+            assert_eq!(a, b, "{mode}");
+            assert!(a.chunks(3).all(|p| p == [10, 20, 30]));
+        }
+    }
+
+    #[test]
+    fn plain_counts_style_is_the_imshow_picture() {
+        let params = Params::new(Viewport::seed(30, 20).unwrap(), 100).unwrap();
+        let grid = crate::render(&params, &engine(), &|_| {}).unwrap();
+        let plain = paint(&params, &engine(), &Style::default(), Some(&grid)).unwrap();
+        assert_eq!(
+            plain,
+            crate::color::to_rgb(&grid, Colormap::Viridis).unwrap()
+        );
+        // Going through the general path with the same settings gives the same picture.
+        let general = Style {
+            inside: Some(Colormap::Viridis.lut().0[255]),
+            ..Style::default()
+        };
+        assert_eq!(
+            paint(&params, &engine(), &general, Some(&grid)).unwrap(),
+            plain
+        );
+    }
+
+    #[test]
+    fn cycling_wraps_the_palette() {
+        let params = Params::new(Viewport::seed(60, 40).unwrap(), 300).unwrap();
+        let style = Style {
+            cycle: Some(4.0),
+            colormap: Colormap::Twilight,
+            ..Style::default()
+        };
+        let values = sample_values(&params, &engine(), &style, None).unwrap();
+        let colors = colorize(&values, 300, &style).unwrap();
+        let fine = Colormap::Twilight.lut_n(1024);
+        for (v, c) in values.iter().zip(&colors) {
+            if !v.is_nan() {
+                let t = (v / 4.0).rem_euclid(1.0);
+                assert_eq!(*c, fine[(t * 1023.0).round() as usize]);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_styles_are_named() {
+        let bad = |s: Style| s.validate().unwrap_err().to_string();
+        assert!(
+            bad(Style {
+                cycle: Some(0.0),
+                ..Style::default()
+            })
+            .contains("cycle")
+        );
+        assert!(
+            bad(Style {
+                supersample: 0,
+                ..Style::default()
+            })
+            .contains("supersample")
+        );
+        assert!(
+            bad(Style {
+                offset: f64::NAN,
+                ..Style::default()
+            })
+            .contains("offset")
+        );
+        assert_eq!(parse_color("#ff8000").unwrap(), [255, 128, 0]);
+        assert_eq!(parse_color("black").unwrap(), [0, 0, 0]);
+        assert!(
+            parse_color("notacolour")
+                .unwrap_err()
+                .to_string()
+                .contains("notacolour")
+        );
+    }
+}
