@@ -197,10 +197,14 @@ pub fn render_with(
 }
 
 pub fn pool_label(pool: PoolKind, jobs: NonZeroUsize) -> String {
+    let plural = if jobs.get() == 1 { "" } else { "s" };
     match pool {
         PoolKind::Sequential => "sequential".into(),
-        PoolKind::Threads => format!("{jobs} threads"),
-        PoolKind::Processes => format!("{jobs} processes"),
+        PoolKind::Threads => format!("{jobs} thread{plural}"),
+        PoolKind::Processes => format!(
+            "{jobs} process{}",
+            if plural.is_empty() { "" } else { "es" }
+        ),
     }
 }
 
