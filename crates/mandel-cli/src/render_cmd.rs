@@ -1,13 +1,12 @@
 //! `mandel render`.
 
 use std::io::Write;
-
-use clap::Parser;
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
+use clap::Parser;
 use mandel::{AtomicFile, Engine, Format, Pool};
 
 use crate::UsageError;
