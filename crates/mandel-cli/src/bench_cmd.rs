@@ -139,7 +139,15 @@ pub fn run(args: BenchArgs) -> Result<()> {
             let (secs, grid) = match config.kernel {
                 Some(kernel) => {
                     let start = Instant::now();
-                    let grid = render_with(&params, config.pool, config.jobs, kernel, &|_| {})?;
+                    let shortcuts = crate::render_cmd::shortcuts(args.no_shortcuts);
+                    let grid = render_with(
+                        &params,
+                        config.pool,
+                        config.jobs,
+                        kernel,
+                        shortcuts,
+                        &|_| {},
+                    )?;
                     (start.elapsed().as_secs_f64(), grid)
                 }
                 None => run_python(python_dir.as_ref().unwrap().path(), &args, config)?,

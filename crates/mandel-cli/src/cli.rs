@@ -89,6 +89,9 @@ pub struct RenderArgs {
     /// neon. Every kernel gives the same counts.
     #[arg(long, env = mandel::kernel::KERNEL_ENV, default_value = "auto", value_parser = parse_kernel)]
     pub kernel: mandel::Kernel,
+    /// Do every iteration: no early stop for orbits proven periodic (same counts, slower).
+    #[arg(long)]
+    pub no_shortcuts: bool,
     /// Output file, or - for standard output (then --format is required).
     #[arg(short, long, value_name = "PATH")]
     pub output: PathBuf,
@@ -150,6 +153,10 @@ pub struct BenchArgs {
     /// Kernels to time, comma-separated (auto, scalar, portable, avx2, avx512, neon).
     #[arg(long, value_delimiter = ',', default_value = "auto", value_parser = parse_kernel)]
     pub kernels: Vec<mandel::Kernel>,
+    /// Do every iteration: no early stop for orbits proven periodic, so that iterations per
+    /// second and per cycle measure the kernel's raw speed.
+    #[arg(long)]
+    pub no_shortcuts: bool,
     /// Runs of each configuration; the table shows the minimum and the median.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,

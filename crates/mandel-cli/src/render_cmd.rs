@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Parser;
-use mandel::{AtomicFile, Engine, Format, Pool};
+use mandel::{AtomicFile, Engine, Format, Pool, Shortcuts};
 
 use crate::UsageError;
 use crate::cli::{PoolKind, RenderArgs};
@@ -59,7 +59,14 @@ pub fn run(args: RenderArgs) -> Result<()> {
     let progress = Progress::new(params.viewport.height().into(), "rows", args.quiet);
     let start = Instant::now();
     let on_rows = |rows: u32| progress.inc(rows.into());
-    let grid = render_with(&params, args.pool, jobs, args.kernel, &on_rows)?;
+    let grid = render_with(
+        &params,
+        args.pool,
+        jobs,
+        args.kernel,
+        shortcuts(args.no_shortcuts),
+        &on_rows,
+    )?;
     let elapsed = start.elapsed();
     progress.finish();
 
@@ -71,6 +78,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
         let engine = Engine {
             pool: Pool::Threads { jobs },
             kernel: args.kernel,
+            shortcuts: shortcuts(args.no_shortcuts),
         };
         let rgb = mandel::style::paint(&params, &engine, &style, Some(&grid))?;
         let text = picture_params(&params, &style);
@@ -169,6 +177,7 @@ fn args_from_picture(picture: &Path, args: &RenderArgs) -> Result<RenderArgs> {
         unreachable!("parsed as render")
     };
     (again.pool, again.jobs, again.kernel) = (args.pool, args.jobs, args.kernel);
+    again.no_shortcuts = args.no_shortcuts;
     Ok(again)
 }
 
@@ -179,9 +188,14 @@ pub fn render_with(
     pool: PoolKind,
     jobs: NonZeroUsize,
     kernel: mandel::Kernel,
+    shortcuts: Shortcuts,
     on_rows: &(dyn Fn(u32) + Sync),
 ) -> Result<mandel::Grid> {
-    let engine = |pool| Engine { pool, kernel };
+    let engine = |pool| Engine {
+        pool,
+        kernel,
+        shortcuts,
+    };
     Ok(match pool {
         PoolKind::Sequential => mandel::render(params, &engine(Pool::Sequential), on_rows)?,
         PoolKind::Threads => mandel::render(params, &engine(Pool::Threads { jobs }), on_rows)?,
@@ -190,9 +204,17 @@ pub fn render_with(
                 program: std::env::current_exe()?,
                 args: vec!["worker".into()],
             };
-            mandel::process_pool::render(params, kernel, jobs, &cmd, on_rows)?
+            mandel::process_pool::render(params, kernel, shortcuts, jobs, &cmd, on_rows)?
         }
     })
+}
+
+pub fn shortcuts(no_shortcuts: bool) -> Shortcuts {
+    if no_shortcuts {
+        Shortcuts::Off
+    } else {
+        Shortcuts::On
+    }
 }
 
 pub fn pool_label(pool: PoolKind, jobs: NonZeroUsize) -> String {

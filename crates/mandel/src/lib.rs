@@ -28,7 +28,7 @@ mod viewport;
 pub use color::Colormap;
 pub use error::{Error, Result};
 pub use grid::Grid;
-pub use kernel::{Kernel, escape_time};
+pub use kernel::{Kernel, Shortcuts, escape_time};
 pub use output::{AtomicFile, Encoding, Format};
 pub use render::{Engine, Params, Pool, available_cores, render, render_into, rows_per_task};
 pub use style::{ColorMode, Style};

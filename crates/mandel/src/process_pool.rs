@@ -8,7 +8,8 @@
 //!
 //! Protocol (all integers and floats little-endian):
 //! - parent to worker, once: `b"MNDL"`, version u32, worker serial u32, width u32, height u32,
-//!   max_iter u32, xmin xmax ymin ymax f64, kernel u8 (index in [`Kernel::ALL`]);
+//!   max_iter u32, xmin xmax ymin ymax f64, kernel u8 (index in [`Kernel::ALL`]), shortcuts
+//!   u8 (1 on, 0 off);
 //! - parent to worker, per task: first_row u32, rows u32; end of input means "close";
 //! - worker to parent, per task: first_row u32, rows u32, then rows*width counts u32.
 
@@ -22,10 +23,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, mpsc};
 
 use crate::error::{Error, Result};
-use crate::{Bounds, Grid, Kernel, Params, Viewport, rows_per_task};
+use crate::{Bounds, Grid, Kernel, Params, Shortcuts, Viewport, rows_per_task};
 
 const MAGIC: &[u8; 4] = b"MNDL";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// Replacement workers started in one render before it gives up: a worker that dies once is
 /// bad luck; one that keeps dying is a bug or a hostile machine.
@@ -89,7 +90,13 @@ struct Worker {
 }
 
 impl Worker {
-    fn spawn(cmd: &WorkerCommand, serial: u32, params: &Params, kernel: Kernel) -> Result<Self> {
+    fn spawn(
+        cmd: &WorkerCommand,
+        serial: u32,
+        params: &Params,
+        kernel: Kernel,
+        shortcuts: Shortcuts,
+    ) -> Result<Self> {
         // Spawning under the lock: the interrupt handler either sees this child or stops it
         // from being started.
         let mut live = LIVE
@@ -116,11 +123,17 @@ impl Worker {
             output,
         };
         // A worker that dies at once shows up as a broken pipe on the first task instead.
-        let _ = w.send_header(serial, params, kernel);
+        let _ = w.send_header(serial, params, kernel, shortcuts);
         Ok(w)
     }
 
-    fn send_header(&mut self, serial: u32, params: &Params, kernel: Kernel) -> io::Result<()> {
+    fn send_header(
+        &mut self,
+        serial: u32,
+        params: &Params,
+        kernel: Kernel,
+        shortcuts: Shortcuts,
+    ) -> io::Result<()> {
         let vp = &params.viewport;
         let b = vp.bounds();
         let kernel_index = Kernel::ALL
@@ -135,7 +148,7 @@ impl Worker {
         for v in [b.xmin, b.xmax, b.ymin, b.ymax] {
             w.write_all(&v.to_le_bytes())?;
         }
-        w.write_all(&[kernel_index])?;
+        w.write_all(&[kernel_index, u8::from(shortcuts == Shortcuts::On)])?;
         w.flush()
     }
 
@@ -229,6 +242,7 @@ fn read_f64(r: &mut impl Read) -> io::Result<f64> {
 pub fn render(
     params: &Params,
     kernel: Kernel,
+    shortcuts: Shortcuts,
     jobs: NonZeroUsize,
     cmd: &WorkerCommand,
     on_rows: &(dyn Fn(u32) + Sync),
@@ -253,7 +267,7 @@ pub fn render(
             let tx = tx.clone();
             let (queue, serials, replacements, stop) = (&queue, &serials, &replacements, &stop);
             s.spawn(move || {
-                let spawn = || Worker::spawn(cmd, serials.fetch_add(1, Ordering::Relaxed), params, kernel);
+                let spawn = || Worker::spawn(cmd, serials.fetch_add(1, Ordering::Relaxed), params, kernel, shortcuts);
                 let mut worker = match spawn() {
                     Ok(w) => w,
                     Err(e) => return drop(tx.send(Err(e))),
@@ -395,12 +409,17 @@ pub fn serve_worker(input: impl Read, output: impl Write, fault: Option<Fault>) 
             ymin: read_f64(&mut input)?,
             ymax: read_f64(&mut input)?,
         };
-        let mut k = [0u8; 1];
+        let mut k = [0u8; 2];
         input.read_exact(&mut k)?;
-        Ok((version, serial, w, h, max_iter, bounds, k[0]))
+        Ok((version, serial, w, h, max_iter, bounds, k))
     })()
     .map_err(|_| protocol("short header"))?;
-    let (version, serial, w, h, max_iter, bounds, k) = head;
+    let (version, serial, w, h, max_iter, bounds, [k, shortcuts]) = head;
+    let shortcuts = if shortcuts == 0 {
+        Shortcuts::Off
+    } else {
+        Shortcuts::On
+    };
     if version != VERSION {
         return Err(protocol(&format!(
             "version {version}, this worker speaks {VERSION}"
@@ -430,7 +449,13 @@ pub fn serve_worker(input: impl Read, output: impl Write, fault: Option<Fault>) 
         }
         counts.clear();
         counts.resize(rows as usize * w as usize, 0);
-        kernel.render_rows(&params.viewport, first_row, max_iter, &mut counts);
+        kernel.render_rows_with(
+            &params.viewport,
+            first_row,
+            max_iter,
+            shortcuts,
+            &mut counts,
+        );
         bytes.clear();
         bytes.extend_from_slice(&first_row.to_le_bytes());
         bytes.extend_from_slice(&rows.to_le_bytes());
@@ -475,7 +500,7 @@ mod tests {
         for v in [-2.5f64, 1.0, -1.0, 1.0] {
             request.extend_from_slice(&v.to_le_bytes());
         }
-        request.push(0); // scalar
+        request.extend([0, 1]); // scalar, shortcuts on
         for (first, rows) in [(3u32, 2u32), (0, 1)] {
             request.extend_from_slice(&first.to_le_bytes());
             request.extend_from_slice(&rows.to_le_bytes());
@@ -488,10 +513,7 @@ mod tests {
             .collect();
         let grid = crate::render(
             &params,
-            &crate::Engine {
-                pool: crate::Pool::Sequential,
-                kernel: Kernel::Scalar,
-            },
+            &crate::Engine::new(crate::Pool::Sequential, Kernel::Scalar),
             &|_| {},
         )
         .unwrap();

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::grid::Grid;
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, Shortcuts};
 use crate::viewport::Viewport;
 
 /// What to render: a pixel grid over the plane and the iteration limit.
@@ -52,15 +52,24 @@ impl Pool {
 pub struct Engine {
     pub pool: Pool,
     pub kernel: Kernel,
+    pub shortcuts: Shortcuts,
+}
+
+impl Engine {
+    /// `pool` and `kernel`, with proven shortcuts allowed.
+    pub fn new(pool: Pool, kernel: Kernel) -> Self {
+        Engine {
+            pool,
+            kernel,
+            shortcuts: Shortcuts::On,
+        }
+    }
 }
 
 impl Default for Engine {
     /// Threads on every core, the fastest kernel this CPU has.
     fn default() -> Self {
-        Engine {
-            pool: Pool::all_cores(),
-            kernel: Kernel::best(),
-        }
+        Engine::new(Pool::all_cores(), Kernel::best())
     }
 }
 
@@ -132,7 +141,7 @@ pub fn render_into(
         let first_row = (i * rows) as u32;
         engine
             .kernel
-            .render_rows(vp, first_row, params.max_iter, out);
+            .render_rows_with(vp, first_row, params.max_iter, engine.shortcuts, out);
         on_rows((out.len() / vp.width() as usize) as u32);
     };
     match engine.pool {
@@ -185,10 +194,7 @@ mod tests {
         let params = Params::new(Viewport::seed(13, 29).unwrap(), 50).unwrap();
         for pool in [Pool::Sequential, jobs(3)] {
             let rows = std::sync::atomic::AtomicU32::new(0);
-            let engine = Engine {
-                pool,
-                kernel: Kernel::Scalar,
-            };
+            let engine = Engine::new(pool, Kernel::Scalar);
             render(&params, &engine, &|n| {
                 rows.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
             })
@@ -200,10 +206,7 @@ mod tests {
     #[test]
     fn grid_rows_follow_the_viewport_rows() {
         let params = Params::new(Viewport::seed(17, 9).unwrap(), 300).unwrap();
-        let engine = Engine {
-            pool: jobs(2),
-            kernel: Kernel::best(),
-        };
+        let engine = Engine::new(jobs(2), Kernel::best());
         let grid = render(&params, &engine, &|_| {}).unwrap();
         for r in 0..9 {
             for (c, &n) in (0u32..).zip(grid.row(r)) {
@@ -224,8 +227,8 @@ mod tests {
         ) {
             let bounds = Bounds { xmin, xmax: xmin + w, ymin, ymax: ymin + h };
             let params = Params::new(Viewport::new(bounds, width, height).unwrap(), max_iter).unwrap();
-            let seq = Engine { pool: Pool::Sequential, kernel: Kernel::Scalar };
-            let par = Engine { pool: jobs(n), kernel: Kernel::best() };
+            let seq = Engine::new(Pool::Sequential, Kernel::Scalar);
+            let par = Engine::new(jobs(n), Kernel::best());
             let seq = render(&params, &seq, &|_| {}).unwrap();
             let par = render(&params, &par, &|_| {}).unwrap();
             prop_assert_eq!(seq, par);

@@ -421,10 +421,7 @@ mod tests {
     use crate::{Kernel, Pool};
 
     fn engine() -> Engine {
-        Engine {
-            pool: Pool::Sequential,
-            kernel: Kernel::best(),
-        }
+        Engine::new(Pool::Sequential, Kernel::best())
     }
 
     #[test]

@@ -131,6 +131,20 @@ impl Kernel {
     /// Fills `out`, which holds whole rows of `viewport` starting at `first_row`, with their
     /// counts: `out[r * width + c]` is the count of pixel (`first_row + r`, `c`).
     pub fn render_rows(self, viewport: &Viewport, first_row: u32, max_iter: u32, out: &mut [u32]) {
+        self.render_rows_with(viewport, first_row, max_iter, Shortcuts::On, out)
+    }
+
+    /// As [`Kernel::render_rows`], choosing whether proven shortcuts may skip work (the counts
+    /// are the same either way; benchmarks of raw speed turn them off).
+    pub fn render_rows_with(
+        self,
+        viewport: &Viewport,
+        first_row: u32,
+        max_iter: u32,
+        shortcuts: Shortcuts,
+        out: &mut [u32],
+    ) {
+        let cycles = shortcuts == Shortcuts::On;
         let width = viewport.width() as usize;
         assert!(
             out.len().is_multiple_of(width)
@@ -150,21 +164,33 @@ impl Kernel {
             }
             // SAFETY: plain Rust behind the trait.
             Kernel::Portable => unsafe {
-                simd::render::<portable::Portable, 4>(viewport, first_row, max_iter, out)
+                simd::render::<portable::Portable, 4>(viewport, first_row, max_iter, cycles, out)
             },
             // SAFETY: availability was asserted above.
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-            Kernel::Avx2 => unsafe { x86::render_span_avx2(viewport, first_row, max_iter, out) },
+            Kernel::Avx2 => unsafe {
+                x86::render_span_avx2(viewport, first_row, max_iter, cycles, out)
+            },
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Kernel::Avx512 => unsafe {
-                x86::render_span_avx512(viewport, first_row, max_iter, out)
+                x86::render_span_avx512(viewport, first_row, max_iter, cycles, out)
             },
             #[cfg(target_arch = "aarch64")]
-            Kernel::Neon => neon::render_span_neon(viewport, first_row, max_iter, out),
+            Kernel::Neon => neon::render_span_neon(viewport, first_row, max_iter, cycles, out),
             #[allow(unreachable_patterns)]
             _ => unreachable!("availability was asserted"),
         }
     }
+}
+
+/// Whether a kernel may skip work it can prove would not change a count: an orbit that comes
+/// back to a value it held before, bit for bit, is periodic and never escapes, so it is
+/// counted as max-iter at once. The scalar kernel never skips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shortcuts {
+    #[default]
+    On,
+    Off,
 }
 
 impl Default for Kernel {

@@ -35,6 +35,13 @@ unsafe impl Simd for Neon {
         unsafe { vmulq_f64(a, b) }
     }
     #[inline(always)]
+    unsafe fn eq_mask(a: float64x2_t, b: float64x2_t) -> u32 {
+        unsafe {
+            let m = vceqq_f64(a, b);
+            (vgetq_lane_u64::<0>(m) & 1) as u32 | ((vgetq_lane_u64::<1>(m) & 1) as u32) << 1
+        }
+    }
+    #[inline(always)]
     unsafe fn select_ge(
         a: float64x2_t,
         b: float64x2_t,
@@ -60,7 +67,13 @@ unsafe impl Simd for Neon {
 }
 
 /// The NEON kernel: 8 vectors of 2 lanes in flight.
-pub fn render_span_neon(vp: &crate::Viewport, first_row: u32, max_iter: u32, out: &mut [u32]) {
+pub fn render_span_neon(
+    vp: &crate::Viewport,
+    first_row: u32,
+    max_iter: u32,
+    cycles: bool,
+    out: &mut [u32],
+) {
     // SAFETY: NEON is always present on aarch64.
-    unsafe { super::simd::render::<Neon, 8>(vp, first_row, max_iter, out) }
+    unsafe { super::simd::render::<Neon, 8>(vp, first_row, max_iter, cycles, out) }
 }

@@ -41,6 +41,10 @@ unsafe impl Simd for Portable {
         map2(a, b, |a, b| a * b)
     }
     #[inline(always)]
+    unsafe fn eq_mask(a: Self::V, b: Self::V) -> u32 {
+        (0..L).fold(0, |m, i| m | (u32::from(a[i] == b[i]) << i))
+    }
+    #[inline(always)]
     unsafe fn select_ge(a: Self::V, b: Self::V, t: Self::V, f: Self::V) -> Self::V {
         std::array::from_fn(|i| if a[i] >= b[i] { t[i] } else { f[i] })
     }

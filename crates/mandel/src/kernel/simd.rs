@@ -14,6 +14,10 @@
 //!   its count grows by the block length; if that reaches max-iter, its count is max-iter (the
 //!   steps it ran past the limit in the block are thrown away).
 //! - Lanes that finish are refilled with the next pixel, so vectors stay full.
+//! - With shortcuts on, a lane whose z at a block's end equals, bit for bit, the z it held at
+//!   an earlier block's end (probed when its orbit is 1, 2, 4, ... blocks old) is periodic:
+//!   the arithmetic is deterministic, so the orbit repeats those values forever, and each of
+//!   them passed the test; it never escapes and its count is max-iter. This skips work only.
 //!
 //! Why a test at the end of a block sees every escape inside it: only points with
 //! `|c| < 2 - 2.5e-9` enter a vector (`cx*cx + cy*cy < SAFE_C2`); the rest are counted by the
@@ -49,6 +53,8 @@ pub unsafe trait Simd {
     unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
     /// Bit i set when lane i of `a` is >= `b` (ordered compare).
     unsafe fn ge_mask(a: Self::V, b: Self::V) -> u32;
+    /// Bit i set when lane i of `a` equals `b` (ordered: NaN equals nothing).
+    unsafe fn eq_mask(a: Self::V, b: Self::V) -> u32;
     /// 1.0 in the lanes where `a < b` (ordered: false for NaN), 0.0 elsewhere.
     unsafe fn lt_one(a: Self::V, b: Self::V) -> Self::V;
     /// `t` in the lanes where `a >= b`, `f` elsewhere.
@@ -111,13 +117,29 @@ struct Slots {
     y: [f64; MAX_SLOTS],
     cx: [f64; MAX_SLOTS],
     cy: [f64; MAX_SLOTS],
+    /// An earlier z of the slot's orbit, for cycle detection; NaN (equal to nothing) until
+    /// the first probe after the pixel was loaded.
+    probe_x: [f64; MAX_SLOTS],
+    probe_y: [f64; MAX_SLOTS],
+    /// The block count when the pixel was loaded, and when its next probe is due: probes are
+    /// taken when the orbit is 1, 2, 4, 8, ... blocks old (Brent's cycle detection).
+    born: [u64; MAX_SLOTS],
+    probe_at: [u64; MAX_SLOTS],
 }
 
 impl Slots {
     /// Loads the next pixel that needs iterating into `slot` (from z = 0 at `step`), counting
     /// points outside the safe disc directly; leaves the slot idle at the end of the span.
     #[inline]
-    fn refill(&mut self, slot: usize, step: u64, max_iter: u32, px: &mut Pixels, out: &mut [u32]) {
+    fn refill(
+        &mut self,
+        slot: usize,
+        step: u64,
+        blocks: u64,
+        max_iter: u32,
+        px: &mut Pixels,
+        out: &mut [u32],
+    ) {
         let (mut pixel, mut cx, mut cy) = (IDLE, 0.0, 0.0);
         while let Some((i, px_cx, px_cy)) = px.next() {
             if px_cx * px_cx + px_cy * px_cy >= SAFE_C2 {
@@ -133,6 +155,10 @@ impl Slots {
         self.y[slot] = 0.0;
         self.cx[slot] = cx;
         self.cy[slot] = cy;
+        self.probe_x[slot] = f64::NAN;
+        self.probe_y[slot] = f64::NAN;
+        self.born[slot] = blocks;
+        self.probe_at[slot] = if pixel == IDLE { u64::MAX } else { blocks + 1 };
     }
 }
 
@@ -148,6 +174,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
+    cycles: bool,
     out: &mut [u32],
 ) {
     let lanes = S::LANES * K;
@@ -160,10 +187,17 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
         y: [0.0; MAX_SLOTS],
         cx: [0.0; MAX_SLOTS],
         cy: [0.0; MAX_SLOTS],
+        probe_x: [f64::NAN; MAX_SLOTS],
+        probe_y: [f64::NAN; MAX_SLOTS],
+        born: [0; MAX_SLOTS],
+        probe_at: [u64::MAX; MAX_SLOTS],
     };
     for slot in 0..lanes {
-        s.refill(slot, 0, max_iter, &mut px, out);
+        s.refill(slot, 0, 0, max_iter, &mut px, out);
     }
+    let mut blocks: u64 = 0;
+    let mut now_x = [0.0f64; MAX_SLOTS];
+    let mut now_y = [0.0f64; MAX_SLOTS];
     let max_iter64 = u64::from(max_iter);
     let mut step: u64 = 0;
     let mut saved_x = [0.0f64; MAX_SLOTS];
@@ -180,6 +214,10 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                 .map(|slot| s.start[slot] + max_iter64)
                 .min();
             let Some(deadline) = deadline else { return };
+            let mut next_probe = (0..lanes)
+                .map(|slot| s.probe_at[slot])
+                .min()
+                .unwrap_or(u64::MAX);
 
             let mut vx = [S::splat(0.0); K];
             let mut vy = [S::splat(0.0); K];
@@ -193,8 +231,9 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                 vcy[k] = S::load(s.cy.as_ptr().add(o));
             }
 
-            // Blocks without a branch inside, until one ends with an escape or past a deadline.
-            let (escaped, block_start) = loop {
+            // Blocks without a branch inside, until one ends with an escape, a cycle, or past a
+            // deadline.
+            let (escaped, periodic, block_start) = loop {
                 let block_start = step;
                 for k in 0..K {
                     let o = k * S::LANES;
@@ -212,8 +251,41 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                     escaped[k] = S::ge_mask(r2, four);
                     any |= escaped[k];
                 }
+                // An orbit back on a value it held before (bit for bit) repeats forever, and every
+                // value in the loop passed the test: it never escapes. Each slot is probed when
+                // its orbit is 1, 2, 4, ... blocks old, so a cycle is seen within a few periods
+                // of its start.
+                let mut periodic = [0u32; K];
+                if cycles {
+                    for k in 0..K {
+                        let o = k * S::LANES;
+                        let same_x = S::eq_mask(vx[k], S::load(s.probe_x.as_ptr().add(o)));
+                        let same_y = S::eq_mask(vy[k], S::load(s.probe_y.as_ptr().add(o)));
+                        periodic[k] = same_x & same_y & !escaped[k];
+                        any |= periodic[k];
+                    }
+                    blocks += 1;
+                    if blocks >= next_probe {
+                        for k in 0..K {
+                            let o = k * S::LANES;
+                            S::store(now_x.as_mut_ptr().add(o), vx[k]);
+                            S::store(now_y.as_mut_ptr().add(o), vy[k]);
+                        }
+                        for slot in 0..lanes {
+                            if s.probe_at[slot] <= blocks {
+                                s.probe_x[slot] = now_x[slot];
+                                s.probe_y[slot] = now_y[slot];
+                                s.probe_at[slot] = blocks + (blocks - s.born[slot]);
+                            }
+                        }
+                        next_probe = (0..lanes)
+                            .map(|slot| s.probe_at[slot])
+                            .min()
+                            .unwrap_or(u64::MAX);
+                    }
+                }
                 if any != 0 || step >= deadline {
-                    break (escaped, block_start);
+                    break (escaped, periodic, block_start);
                 }
             };
 
@@ -245,10 +317,10 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                                 max_iter,
                             ),
                         };
-                        s.refill(slot, step, max_iter, &mut px, out);
-                    } else if step - s.start[slot] >= max_iter64 {
+                        s.refill(slot, step, blocks, max_iter, &mut px, out);
+                    } else if periodic[k] >> lane & 1 == 1 || step - s.start[slot] >= max_iter64 {
                         out[i] = max_iter;
-                        s.refill(slot, step, max_iter, &mut px, out);
+                        s.refill(slot, step, blocks, max_iter, &mut px, out);
                     }
                 }
             }
@@ -321,7 +393,7 @@ unsafe fn step_all<S: Simd, const K: usize>(
 }
 
 /// Counts for the whole rows in `out`, the first of them being `first_row`, by whichever of the
-/// two vector strategies suits `max_iter`.
+/// two vector strategies suits `max_iter`; `cycles` lets orbits found periodic stop early.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
@@ -330,6 +402,7 @@ pub unsafe fn render<S: Simd, const K: usize>(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
+    cycles: bool,
     out: &mut [u32],
 ) {
     // SAFETY: passed on from the caller.
@@ -337,7 +410,7 @@ pub unsafe fn render<S: Simd, const K: usize>(
         if max_iter <= COUNTING_MAX_ITER {
             render_span_counting::<S, K>(vp, first_row, max_iter, out)
         } else {
-            render_span::<S, K>(vp, first_row, max_iter, out)
+            render_span::<S, K>(vp, first_row, max_iter, cycles, out)
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::{Kernel, escape_time};
+use super::{Kernel, Shortcuts, escape_time};
 use crate::{Bounds, Viewport};
 
 fn scalar_grid(vp: &Viewport, max_iter: u32) -> Vec<u32> {
@@ -15,20 +15,28 @@ fn scalar_grid(vp: &Viewport, max_iter: u32) -> Vec<u32> {
     out
 }
 
-fn kernel_grid(kernel: Kernel, vp: &Viewport, max_iter: u32) -> Vec<u32> {
+fn kernel_grid(kernel: Kernel, vp: &Viewport, max_iter: u32, shortcuts: Shortcuts) -> Vec<u32> {
     let mut out = vec![u32::MAX; vp.pixels() as usize];
-    kernel.render_rows(vp, 0, max_iter, &mut out);
+    kernel.render_rows_with(vp, 0, max_iter, shortcuts, &mut out);
     out
+}
+
+/// Every kernel, with and without shortcuts.
+fn variants() -> Vec<(Kernel, Shortcuts)> {
+    Kernel::available()
+        .into_iter()
+        .flat_map(|k| [(k, Shortcuts::On), (k, Shortcuts::Off)])
+        .collect()
 }
 
 fn assert_all_kernels_agree(vp: &Viewport, max_iter: u32) {
     let expected = scalar_grid(vp, max_iter);
-    for kernel in Kernel::available() {
-        let got = kernel_grid(kernel, vp, max_iter);
+    for (kernel, shortcuts) in variants() {
+        let got = kernel_grid(kernel, vp, max_iter, shortcuts);
         if let Some(i) = got.iter().zip(&expected).position(|(a, b)| a != b) {
             let (r, c) = (i as u32 / vp.width(), i as u32 % vp.width());
             panic!(
-                "{kernel} differs from scalar at row {r} col {c} ({:?}): {} != {} on {vp:?} max_iter {max_iter}",
+                "{kernel} ({shortcuts:?}) differs from scalar at row {r} col {c} ({:?}): {} != {} on {vp:?} max_iter {max_iter}",
                 (vp.cx(c), vp.cy(r)),
                 got[i],
                 expected[i]
@@ -103,6 +111,19 @@ fn both_strategies_on_either_side_of_the_switch() {
 }
 
 #[test]
+fn periodic_orbits_stop_early_with_the_same_counts() {
+    // Interior points of the cardioid and of the period-2 and period-3 bulbs fall into cycles
+    // of several periods; pixels just outside take many iterations without being periodic.
+    assert_all_kernels_agree(&view(-0.3, 0.3, -0.3, 0.3, 20, 20), 200_000);
+    assert_all_kernels_agree(&view(-1.1, -0.9, -0.1, 0.1, 20, 20), 200_000);
+    assert_all_kernels_agree(&view(-0.16, -0.08, 1.0, 1.06, 24, 16), 100_000);
+    assert_all_kernels_agree(&view(0.2499, 0.2501, -0.0001, 0.0001, 16, 9), 300_000);
+    // Row 8 is the real axis exactly, right of the cusp: y stays 0 while x creeps out, so a
+    // cycle test that looked at one coordinate only would stop these orbits wrongly.
+    assert_all_kernels_agree(&view(0.25, 0.375, -0.125, 0.125, 16, 16), 5_000);
+}
+
+#[test]
 fn views_far_outside_and_huge_values() {
     assert_all_kernels_agree(&view(1e300, 1.5e300, -1e300, 1e300, 9, 5), 1000);
     assert_all_kernels_agree(&view(1.9, 2.1, -0.1, 0.1, 17, 9), 1000);
@@ -152,8 +173,9 @@ proptest! {
         let span = 10f64.powf(log_span);
         let vp = view(cx - span, cx + span, cy - span, cy + span, width, height);
         let expected = scalar_grid(&vp, max_iter);
-        for kernel in Kernel::available() {
-            prop_assert_eq!(&kernel_grid(kernel, &vp, max_iter), &expected, "{}", kernel);
+        for (kernel, shortcuts) in variants() {
+            let got = kernel_grid(kernel, &vp, max_iter, shortcuts);
+            prop_assert_eq!(&got, &expected, "{} {:?}", kernel, shortcuts);
         }
     }
 }

@@ -43,6 +43,10 @@ unsafe impl Simd for Avx2 {
         unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GE_OQ>(a, b)) as u32 }
     }
     #[inline(always)]
+    unsafe fn eq_mask(a: __m256d, b: __m256d) -> u32 {
+        unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(a, b)) as u32 }
+    }
+    #[inline(always)]
     unsafe fn select_ge(a: __m256d, b: __m256d, t: __m256d, f: __m256d) -> __m256d {
         unsafe { _mm256_blendv_pd(f, t, _mm256_cmp_pd::<_CMP_GE_OQ>(a, b)) }
     }
@@ -88,6 +92,10 @@ unsafe impl Simd for Avx512 {
         unsafe { u32::from(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, b)) }
     }
     #[inline(always)]
+    unsafe fn eq_mask(a: __m512d, b: __m512d) -> u32 {
+        unsafe { u32::from(_mm512_cmp_pd_mask::<_CMP_EQ_OQ>(a, b)) }
+    }
+    #[inline(always)]
     unsafe fn select_ge(a: __m512d, b: __m512d, t: __m512d, f: __m512d) -> __m512d {
         unsafe { _mm512_mask_blend_pd(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, b), f, t) }
     }
@@ -107,9 +115,10 @@ pub unsafe fn render_span_avx2(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
+    cycles: bool,
     out: &mut [u32],
 ) {
-    unsafe { super::simd::render::<Avx2, 5>(vp, first_row, max_iter, out) }
+    unsafe { super::simd::render::<Avx2, 5>(vp, first_row, max_iter, cycles, out) }
 }
 
 /// The AVX-512 kernel: 4 vectors of 8 lanes in flight.
@@ -121,7 +130,8 @@ pub unsafe fn render_span_avx512(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
+    cycles: bool,
     out: &mut [u32],
 ) {
-    unsafe { super::simd::render::<Avx512, 4>(vp, first_row, max_iter, out) }
+    unsafe { super::simd::render::<Avx512, 4>(vp, first_row, max_iter, cycles, out) }
 }
