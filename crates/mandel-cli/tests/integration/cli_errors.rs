@@ -87,26 +87,7 @@ fn bad_values_are_named_and_leave_no_file() {
 #[test]
 fn an_interrupted_render_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
-    // A render that takes far longer than the test: the whole view is inside the set.
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("mandel"))
-        .current_dir(dir.path())
-        .args([
-            "render",
-            "--quiet",
-            "--width=4000",
-            "--height=4000",
-            "--max-iter=1000000",
-        ])
-        .args([
-            "--xmin=-0.2",
-            "--xmax=0.2",
-            "--ymin=-0.2",
-            "--ymax=0.2",
-            "-o",
-            "big.png",
-        ])
-        .spawn()
-        .unwrap();
+    let mut child = crate::util::spawn_endless_render(dir.path(), &[], &[]);
     // The temporary file is created before the work starts; wait for it to appear.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while files_in(dir.path()).is_empty() {

@@ -124,30 +124,11 @@ fn workers_that_keep_dying_fail_the_render_cleanly() {
 fn an_interrupted_process_pool_leaves_no_worker() {
     let dir = tempfile::tempdir().unwrap();
     let t = tag("sigint");
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("mandel"))
-        .current_dir(dir.path())
-        .env("MANDEL_TEST_TAG", &t)
-        .args([
-            "render",
-            "--quiet",
-            "--pool",
-            "processes",
-            "-j",
-            "2",
-            "--kernel",
-            "scalar",
-        ])
-        .args(["--width=2000", "--height=2000", "--max-iter=1000000"])
-        .args([
-            "--xmin=-0.2",
-            "--xmax=0.2",
-            "--ymin=-0.2",
-            "--ymax=0.2",
-            "-o",
-            "big.png",
-        ])
-        .spawn()
-        .unwrap();
+    let mut child = crate::util::spawn_endless_render(
+        dir.path(),
+        &[("MANDEL_TEST_TAG", &t)],
+        &["--pool", "processes", "-j", "2"],
+    );
     // Wait until both workers are running.
     let deadline = Instant::now() + Duration::from_secs(30);
     while processes_tagged(&t).len() < 3 {

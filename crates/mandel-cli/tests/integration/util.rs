@@ -113,3 +113,29 @@ pub fn files_in(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Starts `mandel render` on a job that outlasts any test (the scalar kernel, which takes no
+/// shortcut, on a view wholly inside the set at max-iter 10^6), writing `big.png` in `dir`,
+/// with `extra` options; the caller interrupts it.
+pub fn spawn_endless_render(
+    dir: &Path,
+    envs: &[(&str, &str)],
+    extra: &[&str],
+) -> std::process::Child {
+    Command::new(assert_cmd::cargo::cargo_bin("mandel"))
+        .current_dir(dir)
+        .envs(envs.iter().copied())
+        .args(["render", "--quiet", "--kernel", "scalar", "--no-shortcuts"])
+        .args(["--width=2000", "--height=2000", "--max-iter=1000000"])
+        .args([
+            "--xmin=-0.2",
+            "--xmax=0.2",
+            "--ymin=-0.2",
+            "--ymax=0.2",
+            "-o",
+            "big.png",
+        ])
+        .args(extra)
+        .spawn()
+        .expect("start mandel")
+}
