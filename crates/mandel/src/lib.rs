@@ -29,7 +29,7 @@ pub use color::Colormap;
 pub use error::{Error, Result};
 pub use grid::Grid;
 pub use kernel::{Kernel, Shortcuts, escape_time};
-pub use output::{AtomicFile, Encoding, Format};
+pub use output::{AtomicFile, Format};
 pub use render::{Engine, Params, Pool, available_cores, render, render_into, rows_per_task};
 pub use style::{ColorMode, Style};
 pub use viewport::{Bounds, SEED_BOUNDS, Viewport};

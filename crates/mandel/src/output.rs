@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use image::{ExtendedColorType, ImageEncoder};
 
-use crate::color::{self, Colormap};
+use crate::color;
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 
@@ -110,25 +110,6 @@ impl FromStr for Format {
                 ),
             )),
         }
-    }
-}
-
-/// How to turn a grid into bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Encoding {
-    pub format: Format,
-    pub colormap: Colormap,
-    /// The render's iteration limit: PBM marks the pixels that reached it.
-    pub max_iter: u32,
-}
-
-/// Writes the grid in the chosen format, pictures in the seed's `imshow` colouring.
-pub fn write(grid: &Grid, enc: &Encoding, out: impl Write) -> Result<()> {
-    if enc.format.uses_colormap() {
-        let rgb = color::to_rgb(grid, enc.colormap)?;
-        write_picture(&rgb, grid.width(), grid.height(), enc.format, None, out)
-    } else {
-        write_counts(grid, enc.format, enc.max_iter, out)
     }
 }
 
