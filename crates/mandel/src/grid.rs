@@ -26,8 +26,7 @@ impl Grid {
     /// this machine's memory.
     pub fn new(width: u32, height: u32) -> Result<Self> {
         let len = u64::from(width) * u64::from(height);
-        let mut counts = memory::try_vec(&format!("a {width}x{height} count grid"), len)?;
-        counts.resize(len as usize, 0);
+        let counts = memory::try_zeroed_u32(&format!("a {width}x{height} count grid"), len)?;
         Ok(Grid {
             width,
             height,

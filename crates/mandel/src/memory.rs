@@ -52,9 +52,42 @@ pub fn try_vec<T>(what: &str, items: u64) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// `items` zeroed `u32`s, refused with [`Error::TooLarge`] before allocating when they cannot
+/// fit. The memory comes zeroed from the allocator (fresh pages from the OS for large sizes),
+/// so no single thread has to touch every page before the work starts.
+pub fn try_zeroed_u32(what: &str, items: u64) -> Result<Vec<u32>> {
+    let len = checked_len(what, items, size_of::<u32>())?;
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let too_large = || Error::TooLarge {
+        what: what.to_owned(),
+        bytes: items.saturating_mul(4),
+        limit: physical_bytes().unwrap_or(0),
+    };
+    let layout = std::alloc::Layout::array::<u32>(len).map_err(|_| too_large())?;
+    // SAFETY: the layout has a non-zero size; a null result is handled.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<u32>();
+    if ptr.is_null() {
+        return Err(too_large());
+    }
+    // SAFETY: allocated by the global allocator with this exact layout (len u32s), all of them
+    // initialised (zero is a valid u32).
+    Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zeroed_vectors_are_zero() {
+        let v = try_zeroed_u32("x", 100_000).unwrap();
+        assert_eq!(v.len(), 100_000);
+        assert!(v.iter().all(|&x| x == 0));
+        assert!(try_zeroed_u32("x", 0).unwrap().is_empty());
+        assert!(try_zeroed_u32("a grid", u64::MAX / 8).is_err());
+    }
 
     #[test]
     fn refuses_more_than_the_machine_has() {

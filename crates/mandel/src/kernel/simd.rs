@@ -77,6 +77,9 @@ struct Pixels<'a> {
     len: usize,
 }
 
+/// 0, 1, 2, ... as doubles: a lane's offset from the first column of a vector.
+static LANE_OFFSETS: [f64; 8] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
+
 impl<'a> Pixels<'a> {
     fn new(vp: &'a crate::Viewport, first_row: u32, len: usize) -> Self {
         Pixels {
@@ -87,6 +90,19 @@ impl<'a> Pixels<'a> {
             col: 0,
             cy: vp.cy(first_row),
             len,
+        }
+    }
+
+    /// Passes over `n` pixels of the current row (the caller computed them itself).
+    #[inline]
+    fn skip(&mut self, n: usize) {
+        debug_assert!(self.next + n <= self.len && self.col as usize + n <= self.width as usize);
+        self.next += n;
+        self.col += n as u32;
+        if self.col == self.width && self.next < self.len {
+            self.col = 0;
+            self.row += 1;
+            self.cy = self.vp.cy(self.row);
         }
     }
 
@@ -449,34 +465,58 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
     unsafe {
         let (zero, four) = (S::splat(0.0), S::splat(4.0));
         let (two, minus_two) = (S::splat(2.0), S::splat(-2.0));
+        let safe = S::splat(SAFE_C2);
+        let (dx, xmin) = (S::splat(vp.dx()), S::splat(vp.bounds().xmin));
+        let offsets = S::load(LANE_OFFSETS.as_ptr());
         loop {
-            let mut vector_lanes = 0;
-            for slot in 0..lanes {
-                index[slot] = IDLE;
-                (cx[slot], cy[slot]) = (4.0, 0.0);
-                if let Some((i, px_cx, px_cy)) = px.next() {
-                    if px_cx * px_cx + px_cy * px_cy >= SAFE_C2 {
-                        out[i] = super::escape_time(px_cx, px_cy, max_iter);
-                    } else {
-                        (index[slot], cx[slot], cy[slot]) = (i, px_cx, px_cy);
-                        vector_lanes += 1;
-                    }
-                }
-            }
-            if vector_lanes == 0 {
-                if px.next == px.len {
-                    return;
-                }
-                continue;
-            }
             let mut vx = [zero; K];
             let mut vy = [zero; K];
             let mut vcx = [zero; K];
             let mut vcy = [zero; K];
             let mut vn = [zero; K];
-            for k in 0..K {
-                vcx[k] = S::load(cx.as_ptr().add(k * S::LANES));
-                vcy[k] = S::load(cy.as_ptr().add(k * S::LANES));
+            // The common case: the whole tile lies in the current row and inside the safe
+            // disc. Its points are computed in vectors with the scalar operations: the column
+            // as a double (exact, and so is adding the lane's offset), times dx, plus xmin.
+            let mut contiguous = None;
+            if px.len - px.next >= lanes && (px.width - px.col) as usize >= lanes {
+                let base = f64::from(px.col);
+                let mut outside = 0;
+                for k in 0..K {
+                    let col = S::add(S::splat(base + (k * S::LANES) as f64), offsets);
+                    vcx[k] = S::add(S::mul(col, dx), xmin);
+                    vcy[k] = S::splat(px.cy);
+                    let r2 = S::add(S::mul(vcx[k], vcx[k]), S::mul(vcy[k], vcy[k]));
+                    outside |= S::ge_mask(r2, safe);
+                }
+                if outside == 0 {
+                    contiguous = Some(px.next);
+                    px.skip(lanes);
+                }
+            }
+            if contiguous.is_none() {
+                let mut vector_lanes = 0;
+                for slot in 0..lanes {
+                    index[slot] = IDLE;
+                    (cx[slot], cy[slot]) = (4.0, 0.0);
+                    if let Some((i, px_cx, px_cy)) = px.next() {
+                        if px_cx * px_cx + px_cy * px_cy >= SAFE_C2 {
+                            out[i] = super::escape_time(px_cx, px_cy, max_iter);
+                        } else {
+                            (index[slot], cx[slot], cy[slot]) = (i, px_cx, px_cy);
+                            vector_lanes += 1;
+                        }
+                    }
+                }
+                if vector_lanes == 0 {
+                    if px.next == px.len {
+                        return;
+                    }
+                    continue;
+                }
+                for k in 0..K {
+                    vcx[k] = S::load(cx.as_ptr().add(k * S::LANES));
+                    vcy[k] = S::load(cy.as_ptr().add(k * S::LANES));
+                }
             }
             let mut done = 0;
             while done < max_iter {
@@ -512,9 +552,18 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
             for (k, &n) in vn.iter().enumerate() {
                 S::store(counts.as_mut_ptr().add(k * S::LANES), n);
             }
-            for (&i, &n) in index[..lanes].iter().zip(&counts) {
-                if i != IDLE {
-                    out[i] = n as u32;
+            match contiguous {
+                Some(first) => {
+                    for (o, &n) in out[first..first + lanes].iter_mut().zip(&counts) {
+                        *o = n as u32;
+                    }
+                }
+                None => {
+                    for (&i, &n) in index[..lanes].iter().zip(&counts) {
+                        if i != IDLE {
+                            out[i] = n as u32;
+                        }
+                    }
                 }
             }
         }
