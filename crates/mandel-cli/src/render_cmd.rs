@@ -58,14 +58,14 @@ pub fn run(args: RenderArgs) -> Result<()> {
 
     let progress = Progress::new(params.viewport.height().into(), "rows", args.quiet);
     let start = Instant::now();
-    let on_rows = |rows: u32| progress.inc(rows.into());
+    let on_band = |band: mandel::Band| progress.inc(band.rows().into());
     let grid = render_with(
         &params,
         args.pool,
         jobs,
         args.kernel,
         shortcuts(args.no_shortcuts),
-        &on_rows,
+        &on_band,
     )?;
     let elapsed = start.elapsed();
     progress.finish();
@@ -189,7 +189,7 @@ pub fn render_with(
     jobs: NonZeroUsize,
     kernel: mandel::Kernel,
     shortcuts: Shortcuts,
-    on_rows: &(dyn Fn(u32) + Sync),
+    on_band: &(dyn Fn(mandel::Band) + Sync),
 ) -> Result<mandel::Grid> {
     let engine = |pool| Engine {
         pool,
@@ -197,14 +197,14 @@ pub fn render_with(
         shortcuts,
     };
     Ok(match pool {
-        PoolKind::Sequential => mandel::render(params, &engine(Pool::Sequential), on_rows)?,
-        PoolKind::Threads => mandel::render(params, &engine(Pool::Threads { jobs }), on_rows)?,
+        PoolKind::Sequential => mandel::render(params, &engine(Pool::Sequential), on_band)?,
+        PoolKind::Threads => mandel::render(params, &engine(Pool::Threads { jobs }), on_band)?,
         PoolKind::Processes => {
             let cmd = mandel::process_pool::WorkerCommand {
                 program: std::env::current_exe()?,
                 args: vec!["worker".into()],
             };
-            mandel::process_pool::render(params, kernel, shortcuts, jobs, &cmd, on_rows)?
+            mandel::process_pool::render(params, kernel, shortcuts, jobs, &cmd, on_band)?
         }
     })
 }

@@ -9,7 +9,7 @@
 //! ```
 //! use mandel::{render, Engine, Params, Viewport};
 //! let params = Params::new(Viewport::seed(40, 20)?, 100)?;
-//! let grid = render(&params, &Engine::default(), &|_rows_done| {})?;
+//! let grid = render(&params, &Engine::default(), &|_band| {})?;
 //! assert_eq!(grid.row(10)[16], 100); // (-1.1, 0) is in the set
 //! # Ok::<(), mandel::Error>(())
 //! ```
@@ -30,7 +30,7 @@ pub use error::{Error, Result};
 pub use grid::Grid;
 pub use kernel::{Kernel, Shortcuts, escape_time};
 pub use output::{AtomicFile, Format};
-pub use render::{Engine, Params, Pool, available_cores, render, render_into, rows_per_task};
+pub use render::{Band, Engine, Params, Pool, available_cores, render, render_into, rows_per_task};
 pub use style::{ColorMode, Style};
 pub use viewport::{Bounds, SEED_BOUNDS, Viewport};
 pub mod clock;

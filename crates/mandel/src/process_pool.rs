@@ -238,14 +238,14 @@ fn read_f64(r: &mut impl Read) -> io::Result<f64> {
 }
 
 /// Renders `params` on `jobs` worker processes started by `cmd`. The grid is identical to the
-/// sequential one; `on_rows(n)` is called as rows arrive.
+/// sequential one; `on_band` is called with each band of rows as it arrives.
 pub fn render(
     params: &Params,
     kernel: Kernel,
     shortcuts: Shortcuts,
     jobs: NonZeroUsize,
     cmd: &WorkerCommand,
-    on_rows: &(dyn Fn(u32) + Sync),
+    on_band: &(dyn Fn(crate::Band) + Sync),
 ) -> Result<Grid> {
     let vp = params.viewport;
     let mut grid = Grid::new(vp.width(), vp.height())?;
@@ -324,9 +324,13 @@ pub fn render(
                 Ok((first_row, counts)) => {
                     let start = first_row as usize * width;
                     grid.counts_mut()[start..start + counts.len()].copy_from_slice(&counts);
-                    let rows = (counts.len() / width) as u32;
-                    rows_done += rows;
-                    on_rows(rows);
+                    let band = crate::Band {
+                        first_row,
+                        counts: &counts,
+                        width: vp.width(),
+                    };
+                    rows_done += band.rows();
+                    on_band(band);
                 }
                 Err(e) => {
                     stop.store(true, Ordering::Relaxed);

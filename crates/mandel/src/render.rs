@@ -105,13 +105,30 @@ pub fn available_cores() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
 
+/// Finished rows, handed to a [`render`] caller as soon as they are computed (for a progress
+/// bar, or a writer that streams rows).
+#[derive(Debug, Clone, Copy)]
+pub struct Band<'a> {
+    /// The grid row of `counts[0]` (row 0 samples `ymin`).
+    pub first_row: u32,
+    /// Whole rows of counts, row `first_row` first.
+    pub counts: &'a [u32],
+    pub width: u32,
+}
+
+impl Band<'_> {
+    pub fn rows(&self) -> u32 {
+        (self.counts.len() / self.width as usize) as u32
+    }
+}
+
 /// Renders every row of `params` and returns the count grid, rows in the seed's order.
 ///
-/// `on_rows(n)` is called each time `n` more rows are finished, from whichever thread finished
-/// them (for progress bars). The grid is identical for every engine.
-pub fn render(params: &Params, engine: &Engine, on_rows: &(dyn Fn(u32) + Sync)) -> Result<Grid> {
+/// `on_band` receives each band of rows as soon as it is finished, from whichever thread
+/// finished it, in no particular order. The grid is identical for every engine.
+pub fn render(params: &Params, engine: &Engine, on_band: &(dyn Fn(Band) + Sync)) -> Result<Grid> {
     let mut grid = Grid::new(params.viewport.width(), params.viewport.height())?;
-    render_into(params, engine, &mut grid, on_rows)?;
+    render_into(params, engine, &mut grid, on_band)?;
     Ok(grid)
 }
 
@@ -120,7 +137,7 @@ pub fn render_into(
     params: &Params,
     engine: &Engine,
     grid: &mut Grid,
-    on_rows: &(dyn Fn(u32) + Sync),
+    on_band: &(dyn Fn(Band) + Sync),
 ) -> Result<()> {
     let vp = &params.viewport;
     assert_eq!(
@@ -142,7 +159,11 @@ pub fn render_into(
         engine
             .kernel
             .render_rows_with(vp, first_row, params.max_iter, engine.shortcuts, out);
-        on_rows((out.len() / vp.width() as usize) as u32);
+        on_band(Band {
+            first_row,
+            counts: out,
+            width: vp.width(),
+        });
     };
     match engine.pool {
         Pool::Sequential => grid
@@ -190,16 +211,30 @@ mod tests {
     }
 
     #[test]
-    fn every_row_is_reported_once() {
-        let params = Params::new(Viewport::seed(13, 29).unwrap(), 50).unwrap();
+    fn every_row_is_handed_out_once_with_its_counts() {
+        let params = Params::new(Viewport::seed(1000, 29).unwrap(), 50).unwrap();
         for pool in [Pool::Sequential, jobs(3)] {
-            let rows = std::sync::atomic::AtomicU32::new(0);
+            let bands = std::sync::Mutex::new(Vec::new());
             let engine = Engine::new(pool, Kernel::Scalar);
-            render(&params, &engine, &|n| {
-                rows.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            let grid = render(&params, &engine, &|band| {
+                assert_eq!(band.width, 1000);
+                bands
+                    .lock()
+                    .unwrap()
+                    .push((band.first_row, band.counts.to_vec()));
             })
             .unwrap();
-            assert_eq!(rows.into_inner(), 29);
+            let mut bands = bands.into_inner().unwrap();
+            bands.sort_by_key(|b| b.0);
+            let mut next_row = 0;
+            for (first_row, counts) in bands {
+                assert_eq!(first_row, next_row, "rows handed out twice or skipped");
+                let start = first_row as usize * 1000;
+                assert_eq!(counts, grid.counts()[start..start + counts.len()]);
+                next_row += (counts.len() / 1000) as u32;
+            }
+            assert_eq!(next_row, 29);
+            assert!(rows_per_task(1000) < 29, "the grid must span several bands");
         }
     }
 
