@@ -150,7 +150,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
                     )?;
                     (start.elapsed().as_secs_f64(), grid)
                 }
-                None => run_python(python_dir.as_ref().unwrap().path(), &args, config)?,
+                None => run_python(python_dir.as_ref().unwrap().path(), &params, config)?,
             };
             match &reference {
                 None => reference = Some(grid),
@@ -436,8 +436,7 @@ fn write_seed_script() -> Result<tempfile::TempDir> {
 
 /// Runs the seed's Python once; returns the seconds its map took (its own timer, excluding
 /// interpreter start-up) and its counts.
-fn run_python(dir: &Path, args: &BenchArgs, config: &Config) -> Result<(f64, Grid)> {
-    let params = args.grid.params()?;
+fn run_python(dir: &Path, params: &Params, config: &Config) -> Result<(f64, Grid)> {
     let b = params.viewport.bounds();
     let counts_path = dir.join("counts.bin");
     let mut cmd = Command::new("python3");
