@@ -216,20 +216,18 @@ fn parse_colormap(s: &str) -> Result<Colormap, String> {
 impl GridArgs {
     /// The validated grid these options describe.
     pub fn params(&self) -> mandel::Result<mandel::Params> {
-        let (w, h) = (self.width, self.height);
-        let bounds = if self.center.is_some() || self.zoom.is_some() {
-            let (re, im) = self.center.unwrap_or((-0.75, 0.0));
-            mandel::Bounds::from_center_zoom(re, im, self.zoom.unwrap_or(1.0), w, h)?
-        } else {
-            let d = mandel::SEED_BOUNDS;
-            mandel::Bounds {
-                xmin: self.xmin.unwrap_or(d.xmin),
-                xmax: self.xmax.unwrap_or(d.xmax),
-                ymin: self.ymin.unwrap_or(d.ymin),
-                ymax: self.ymax.unwrap_or(d.ymax),
-            }
-        };
-        mandel::Params::new(mandel::Viewport::new(bounds, w, h)?, self.max_iter)
+        mandel::GridSpec {
+            width: self.width,
+            height: self.height,
+            max_iter: self.max_iter,
+            xmin: self.xmin,
+            xmax: self.xmax,
+            ymin: self.ymin,
+            ymax: self.ymax,
+            center: self.center,
+            zoom: self.zoom,
+        }
+        .params()
     }
 }
 

@@ -76,9 +76,8 @@ pub fn run(args: RenderArgs) -> Result<()> {
     };
     if format.uses_colormap() {
         let engine = Engine {
-            pool: Pool::Threads { jobs },
-            kernel: args.kernel,
             shortcuts: shortcuts(args.no_shortcuts),
+            ..Engine::new(Pool::Threads { jobs }, args.kernel)
         };
         let rgb = mandel::style::paint(&params, &engine, &style, Some(&grid))?;
         let text = picture_params(&params, &style);
@@ -192,9 +191,8 @@ pub fn render_with(
     on_band: &(dyn Fn(mandel::Band) + Sync),
 ) -> Result<mandel::Grid> {
     let engine = |pool| Engine {
-        pool,
-        kernel,
         shortcuts,
+        ..Engine::new(pool, kernel)
     };
     Ok(match pool {
         PoolKind::Sequential => mandel::render(params, &engine(Pool::Sequential), on_band)?,

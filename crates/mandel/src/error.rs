@@ -32,6 +32,9 @@ pub enum Error {
     /// A worker process failed, or the pool gave up on its workers.
     #[error("{0}")]
     Worker(String),
+    /// The render was still running at its [`Engine`](crate::Engine) deadline.
+    #[error("the render passed its deadline")]
+    DeadlineExceeded,
     /// Encoding an image failed for a reason other than I/O.
     #[error("encoding {format}: {message}")]
     Encode {

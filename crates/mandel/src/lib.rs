@@ -30,7 +30,9 @@ pub use error::{Error, Result};
 pub use grid::Grid;
 pub use kernel::{Kernel, Shortcuts, escape_time};
 pub use output::{AtomicFile, Format};
-pub use render::{Band, Engine, Params, Pool, available_cores, render, render_into, rows_per_task};
+pub use render::{
+    Band, Engine, GridSpec, Params, Pool, available_cores, render, render_into, rows_per_task,
+};
 pub use style::{ColorMode, Style};
 pub use viewport::{Bounds, SEED_BOUNDS, Viewport};
 pub mod clock;

@@ -2,14 +2,16 @@
 //! slices the grid into rows and hands them out.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::kernel::{Kernel, Shortcuts};
-use crate::viewport::Viewport;
+use crate::viewport::{Bounds, SEED_BOUNDS, Viewport};
 
 /// What to render: a pixel grid over the plane and the iteration limit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,6 +26,76 @@ impl Params {
             return Err(Error::invalid("max-iter", max_iter, "must be at least 1"));
         }
         Ok(Params { viewport, max_iter })
+    }
+}
+
+/// A grid as people describe it: a size, an iteration limit, and either the view's edges or a
+/// centre and zoom; whatever is left out takes the seed's value. The command line and the
+/// server both read their options into one of these.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GridSpec {
+    pub width: u32,
+    pub height: u32,
+    pub max_iter: u32,
+    pub xmin: Option<f64>,
+    pub xmax: Option<f64>,
+    pub ymin: Option<f64>,
+    pub ymax: Option<f64>,
+    /// Centre of the view (re, im); with `zoom`, instead of the edges.
+    pub center: Option<(f64, f64)>,
+    /// Magnification about the centre: the view is 3.5/zoom wide.
+    pub zoom: Option<f64>,
+}
+
+impl Default for GridSpec {
+    /// The seed's picture: 400×400, max-iter 1000, the seed's edges.
+    fn default() -> Self {
+        GridSpec {
+            width: 400,
+            height: 400,
+            max_iter: 1000,
+            xmin: None,
+            xmax: None,
+            ymin: None,
+            ymax: None,
+            center: None,
+            zoom: None,
+        }
+    }
+}
+
+impl GridSpec {
+    /// The validated grid: edges default to the seed's, a centre to -0.75+0i, a zoom to 1.
+    pub fn params(&self) -> Result<Params> {
+        let (w, h) = (self.width, self.height);
+        let bounds = if self.center.is_some() || self.zoom.is_some() {
+            if let Some((name, v)) = [
+                ("xmin", self.xmin),
+                ("xmax", self.xmax),
+                ("ymin", self.ymin),
+                ("ymax", self.ymax),
+            ]
+            .into_iter()
+            .find_map(|(name, v)| v.map(|v| (name, v)))
+            {
+                return Err(Error::invalid(
+                    name,
+                    v,
+                    "cannot be combined with center/zoom",
+                ));
+            }
+            let (re, im) = self.center.unwrap_or((-0.75, 0.0));
+            Bounds::from_center_zoom(re, im, self.zoom.unwrap_or(1.0), w, h)?
+        } else {
+            let d = SEED_BOUNDS;
+            Bounds {
+                xmin: self.xmin.unwrap_or(d.xmin),
+                xmax: self.xmax.unwrap_or(d.xmax),
+                ymin: self.ymin.unwrap_or(d.ymin),
+                ymax: self.ymax.unwrap_or(d.ymax),
+            }
+        };
+        Params::new(Viewport::new(bounds, w, h)?, self.max_iter)
     }
 }
 
@@ -46,23 +118,32 @@ impl Pool {
     }
 }
 
-/// How a render is carried out: which pool maps the work, which kernel computes it. Neither
-/// changes a single count.
+/// How a render is carried out: which pool maps the work, which kernel computes it, and when
+/// to give up. None of them changes a single count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Engine {
     pub pool: Pool,
     pub kernel: Kernel,
     pub shortcuts: Shortcuts,
+    /// A render still running at this instant stops with [`Error::DeadlineExceeded`]. It is
+    /// checked between tasks, so a render overruns it by at most one task per thread.
+    pub deadline: Option<Instant>,
 }
 
 impl Engine {
-    /// `pool` and `kernel`, with proven shortcuts allowed.
+    /// `pool` and `kernel`, with proven shortcuts allowed and no deadline.
     pub fn new(pool: Pool, kernel: Kernel) -> Self {
         Engine {
             pool,
             kernel,
             shortcuts: Shortcuts::On,
+            deadline: None,
         }
+    }
+
+    /// Whether the deadline, if any, has passed.
+    pub fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 }
 
@@ -154,7 +235,14 @@ pub fn render_into(
     }
     let rows = rows_per_task(vp.width());
     let chunk = rows * vp.width() as usize;
+    let late = AtomicBool::new(false);
     let task = |(i, out): (usize, &mut [u32])| {
+        // Once late, the remaining tasks are skipped rather than cancelled mid-row: a kernel
+        // has no way to stop, and no thread is ever left waiting on another.
+        if late.load(Ordering::Relaxed) || engine.past_deadline() {
+            late.store(true, Ordering::Relaxed);
+            return;
+        }
         let first_row = (i * rows) as u32;
         engine
             .kernel
@@ -184,13 +272,15 @@ pub fn render_into(
             });
         }
     }
+    if late.into_inner() {
+        return Err(Error::DeadlineExceeded);
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::viewport::Bounds;
     use proptest::prelude::*;
 
     fn jobs(n: usize) -> Pool {
@@ -248,6 +338,55 @@ mod tests {
                 let vp = &params.viewport;
                 assert_eq!(n, crate::kernel::escape_time(vp.cx(c), vp.cy(r), 300));
             }
+        }
+    }
+
+    #[test]
+    fn a_spec_takes_edges_or_a_centre_but_not_both() {
+        let seed = GridSpec::default().params().unwrap();
+        assert_eq!(seed.viewport, Viewport::seed(400, 400).unwrap());
+        assert_eq!(seed.max_iter, 1000);
+        let zoomed = GridSpec {
+            center: Some((-0.5, 0.25)),
+            zoom: Some(2.0),
+            ..GridSpec::default()
+        };
+        let b = zoomed.params().unwrap().viewport.bounds();
+        assert_eq!((b.xmax - b.xmin, (b.xmin + b.xmax) / 2.0), (1.75, -0.5));
+        let both = GridSpec {
+            ymax: Some(1.0),
+            ..zoomed
+        };
+        let err = both.params().unwrap_err().to_string();
+        assert!(err.starts_with("ymax = 1 cannot"), "{err}");
+    }
+
+    #[test]
+    fn a_passed_deadline_stops_the_render_and_a_later_one_does_not() {
+        let params = Params::new(Viewport::seed(64, 64).unwrap(), 100).unwrap();
+        for pool in [Pool::Sequential, jobs(2)] {
+            let bands = std::sync::atomic::AtomicUsize::new(0);
+            let count = |_: Band| {
+                bands.fetch_add(1, Ordering::Relaxed);
+            };
+            let engine = Engine {
+                deadline: Some(Instant::now()),
+                ..Engine::new(pool, Kernel::Scalar)
+            };
+            let err = render(&params, &engine, &count).unwrap_err();
+            assert!(matches!(err, Error::DeadlineExceeded), "{err}");
+            assert_eq!(bands.load(Ordering::Relaxed), 0, "no task may start late");
+
+            let later = Instant::now() + std::time::Duration::from_secs(3600);
+            let engine = Engine {
+                deadline: Some(later),
+                ..engine
+            };
+            let grid = render(&params, &engine, &count).unwrap();
+            assert_eq!(
+                grid,
+                render(&params, &Engine::new(pool, Kernel::Scalar), &|_| {}).unwrap()
+            );
         }
     }
 

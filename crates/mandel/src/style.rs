@@ -211,15 +211,23 @@ fn sample_values(
     if style.mode == ColorMode::Smooth {
         let mut values = memory::try_vec::<f64>("the smooth values", vp.pixels())?;
         values.resize(vp.pixels() as usize, 0.0);
+        let late = std::sync::atomic::AtomicBool::new(false);
         values
             .par_chunks_mut(vp.width() as usize)
             .zip(0u32..vp.height())
             .for_each(|(row, r)| {
+                if engine.past_deadline() {
+                    late.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return;
+                }
                 let cy = vp.cy(r);
                 for (c, v) in (0u32..).zip(row.iter_mut()) {
                     *v = smooth_count(vp.cx(c), cy, max_iter).unwrap_or(f64::NAN);
                 }
             });
+        if late.into_inner() {
+            return Err(Error::DeadlineExceeded);
+        }
         return Ok(values);
     }
     let rendered;
