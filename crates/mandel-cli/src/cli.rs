@@ -25,10 +25,74 @@ pub enum Command {
     /// Time one workload on each pool (sequential, threads, processes) and job count, side by
     /// side, optionally against the seed's own Python.
     Bench(BenchArgs),
+    /// Serve renders over HTTP: a worker process per connection, a log in SQLite, an HTML
+    /// summary, JSON and Prometheus metrics.
+    Serve(ServeArgs),
     /// A process-pool worker: reads tasks on stdin, answers on stdout (started by --pool
     /// processes, not by people).
     #[command(hide = true)]
     Worker,
+    /// A `mandel serve` worker: serves the connection on stdin (started by the server).
+    #[command(hide = true)]
+    ServeConnection { config: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IsolationKind {
+    /// A new worker process per connection.
+    Process,
+    /// A task per connection in the server process.
+    Thread,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: any free port; the address bound is logged).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Most workers alive at once; at the cap, new connections wait in the listen backlog.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_workers: u32,
+    /// How connections are isolated from each other.
+    #[arg(long, value_enum, default_value_t = IsolationKind::Process)]
+    pub isolation: IsolationKind,
+    /// The SQLite file that logs every render (created if missing).
+    #[arg(long, default_value = "mandel.db", value_name = "PATH")]
+    pub db: PathBuf,
+    /// Most pixels one request may render (supersampled pixels included).
+    #[arg(long, default_value_t = 16_777_216, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pixels: u64,
+    /// Highest max_iter a request may ask for.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_iter_limit: u32,
+    /// Seconds a render may take before it is abandoned with 503.
+    #[arg(long, default_value = "30", value_parser = parse_seconds, value_name = "SECONDS")]
+    pub render_timeout: std::time::Duration,
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection is kept.
+    #[arg(long, default_value = "10", value_parser = parse_seconds, value_name = "SECONDS")]
+    pub header_timeout: std::time::Duration,
+    /// Requests served on one connection before it is closed (so waiting connections get a
+    /// worker in turn).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep_alive_requests: u32,
+    /// On SIGTERM or SIGINT, seconds running requests get to finish before workers are killed.
+    #[arg(long, default_value = "30", value_parser = parse_seconds, value_name = "SECONDS")]
+    pub shutdown_timeout: std::time::Duration,
+    /// Largest request body accepted, in bytes (the API reads none).
+    #[arg(long, default_value_t = 16384)]
+    pub max_body_bytes: usize,
+    /// Connections the kernel may queue while accepting is paused.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub backlog: u32,
+}
+
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x > 0.0 && *x < 1e9)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("'{s}' is not a number of seconds greater than 0"))
 }
 
 /// The grid being computed: size, iteration limit, and the view.

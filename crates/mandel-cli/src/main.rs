@@ -5,6 +5,7 @@ mod cli;
 mod interrupt;
 mod progress;
 mod render_cmd;
+mod serve_cmd;
 mod worker;
 
 use std::process::ExitCode;
@@ -40,7 +41,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Render(args) => render_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
         Command::Worker => worker::run(),
+        Command::ServeConnection { config } => serve_cmd::connection(&config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

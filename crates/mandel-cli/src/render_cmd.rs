@@ -80,7 +80,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
             ..Engine::new(Pool::Threads { jobs }, args.kernel)
         };
         let rgb = mandel::style::paint(&params, &engine, &style, Some(&grid))?;
-        let text = picture_params(&params, &style);
+        let text = mandel::output::picture_params(&params, &style);
         let (w, h) = (grid.width(), grid.height());
         mandel::output::write_picture(&rgb, w, h, format, Some(&text), out)?;
     } else {
@@ -115,35 +115,6 @@ pub fn run(args: RenderArgs) -> Result<()> {
     Ok(())
 }
 
-/// What a picture carries so that `--from` can make it again: the options that decide its
-/// pixels, the view as exact edges.
-fn picture_params(params: &mandel::Params, style: &mandel::Style) -> String {
-    let vp = &params.viewport;
-    let b = vp.bounds();
-    let mut args = vec![
-        format!("--width={}", vp.width()),
-        format!("--height={}", vp.height()),
-        format!("--max-iter={}", params.max_iter),
-        format!("--xmin={:?}", b.xmin),
-        format!("--xmax={:?}", b.xmax),
-        format!("--ymin={:?}", b.ymin),
-        format!("--ymax={:?}", b.ymax),
-        format!("--color={}", style.mode),
-        format!("--colormap={}", style.colormap),
-        format!("--offset={:?}", style.offset),
-        format!("--supersample={}", style.supersample),
-    ];
-    if let Some(n) = style.cycle {
-        args.push(format!("--cycle={n:?}"));
-    }
-    if let Some([r, g, b]) = style.inside {
-        args.push(format!("--inside=#{r:02x}{g:02x}{b:02x}"));
-    }
-    format!("{PARAMS_PREFIX}{}", args.join(" "))
-}
-
-const PARAMS_PREFIX: &str = concat!("mandel ", env!("CARGO_PKG_VERSION"), " render ");
-
 /// The render options stored in `picture`, with this command's output and how-to-run options.
 fn args_from_picture(picture: &Path, args: &RenderArgs) -> Result<RenderArgs> {
     let text = mandel::output::read_picture_params(picture)?.ok_or_else(|| {
@@ -153,7 +124,7 @@ fn args_from_picture(picture: &Path, args: &RenderArgs) -> Result<RenderArgs> {
         ))
     })?;
     let stored = text
-        .strip_prefix(PARAMS_PREFIX)
+        .strip_prefix(mandel::output::PARAMS_PREFIX)
         .or_else(|| text.split_once(" render ").map(|(_, rest)| rest))
         .ok_or_else(|| {
             UsageError(format!(

@@ -215,6 +215,36 @@ fn with_jpeg_comment(jpeg: &[u8], text: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// What a picture carries so that `mandel render --from` can make it again: the `mandel render`
+/// options that decide its pixels, the view as exact edges.
+pub fn picture_params(params: &crate::Params, style: &crate::Style) -> String {
+    let vp = &params.viewport;
+    let b = vp.bounds();
+    let mut args = vec![
+        format!("--width={}", vp.width()),
+        format!("--height={}", vp.height()),
+        format!("--max-iter={}", params.max_iter),
+        format!("--xmin={:?}", b.xmin),
+        format!("--xmax={:?}", b.xmax),
+        format!("--ymin={:?}", b.ymin),
+        format!("--ymax={:?}", b.ymax),
+        format!("--color={}", style.mode),
+        format!("--colormap={}", style.colormap),
+        format!("--offset={:?}", style.offset),
+        format!("--supersample={}", style.supersample),
+    ];
+    if let Some(n) = style.cycle {
+        args.push(format!("--cycle={n:?}"));
+    }
+    if let Some([r, g, b]) = style.inside {
+        args.push(format!("--inside=#{r:02x}{g:02x}{b:02x}"));
+    }
+    format!("{PARAMS_PREFIX}{}", args.join(" "))
+}
+
+/// How the text of [`picture_params`] begins.
+pub const PARAMS_PREFIX: &str = concat!("mandel ", env!("CARGO_PKG_VERSION"), " render ");
+
 /// The parameters a picture written by [`write_picture`] carries, if any: from a PNG's tEXt
 /// chunk or a JPEG's comment.
 pub fn read_picture_params(path: &Path) -> Result<Option<String>> {

@@ -9,3 +9,4 @@ mod exactness;
 mod formats;
 mod pictures;
 mod process_pool;
+mod serve;

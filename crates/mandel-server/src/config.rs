@@ -1,0 +1,88 @@
+//! What `mandel serve` is told on its command line, handed as one value to the supervisor and,
+//! serialised, to every worker process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How connections are isolated from each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// A new worker process per connection, as the seed's comment thread describes.
+    Process,
+    /// A task per connection in the one server process, for comparison.
+    Thread,
+}
+
+impl Isolation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Isolation::Process => "process",
+            Isolation::Thread => "thread",
+        }
+    }
+}
+
+/// Per-request limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Limits {
+    /// Most pixels one render may compute (supersampled pixels included).
+    pub max_pixels: u64,
+    /// Highest max-iter a request may ask for.
+    pub max_iter: u32,
+    /// A render still running after this long is abandoned with 503.
+    pub render_timeout: Duration,
+    /// Largest request body accepted (the API takes none; this bounds what a client can make
+    /// the server read).
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_pixels: 16_777_216,
+            max_iter: 1_000_000,
+            render_timeout: Duration::from_secs(30),
+            max_body_bytes: 16 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub max_workers: u32,
+    pub isolation: Isolation,
+    pub db: PathBuf,
+    pub limits: Limits,
+    /// A client must send a request's whole header within this time, and an idle keep-alive
+    /// connection is closed after it.
+    pub header_timeout: Duration,
+    /// Requests served on one connection before the server closes it, so that connections
+    /// waiting in the backlog get a worker in turn.
+    pub keep_alive_requests: u32,
+    /// On SIGTERM or SIGINT, how long running requests may take to finish.
+    pub shutdown_timeout: Duration,
+    /// Connections the kernel queues while accepting is paused at the cap.
+    pub backlog: u32,
+}
+
+impl Config {
+    /// The defaults of `mandel serve`, listening on `listen`.
+    pub fn new(listen: SocketAddr, db: PathBuf) -> Self {
+        Config {
+            listen,
+            max_workers: 100,
+            isolation: Isolation::Process,
+            db,
+            limits: Limits::default(),
+            header_timeout: Duration::from_secs(10),
+            keep_alive_requests: 100,
+            shutdown_timeout: Duration::from_secs(30),
+            backlog: 1024,
+        }
+    }
+}

@@ -1,0 +1,395 @@
+//! The render log in SQLite: every statement the server runs is in this module, so that moving
+//! to a server database later means rewriting this file only.
+//!
+//! Each worker (process or connection task) opens its own connection. WAL mode lets readers
+//! run beside the one writer, and the busy timeout makes concurrent writers queue instead of
+//! failing. A render is recorded twice: as `running` before it starts (committed, so a worker
+//! killed mid-render leaves a trace the supervisor can mark `failed`), then with its outcome.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+pub use rusqlite::Error;
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How long a writer waits for another's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Schema versions, applied in order; `PRAGMA user_version` holds how many have been applied.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE renders (
+        id            INTEGER PRIMARY KEY,
+        requested_at  INTEGER NOT NULL,          -- Unix time, milliseconds
+        client        TEXT    NOT NULL,          -- peer address
+        user_agent    TEXT    NOT NULL,
+        pid           INTEGER NOT NULL,          -- the worker that served it
+        width         INTEGER NOT NULL,
+        height        INTEGER NOT NULL,
+        max_iter      INTEGER NOT NULL,
+        xmin          REAL    NOT NULL,
+        xmax          REAL    NOT NULL,
+        ymin          REAL    NOT NULL,
+        ymax          REAL    NOT NULL,
+        colormap      TEXT    NOT NULL,
+        color         TEXT    NOT NULL,
+        format        TEXT    NOT NULL,
+        query         TEXT    NOT NULL,          -- canonical /render query: re-renders it
+        status        TEXT    NOT NULL CHECK (status IN ('running', 'ok', 'failed', 'timeout')),
+        error         TEXT,
+        duration_ms   REAL,
+        iterations    INTEGER,
+        bytes         INTEGER
+    );
+    CREATE INDEX renders_by_time ON renders (requested_at);
+    CREATE INDEX renders_running ON renders (pid) WHERE status = 'running';
+"];
+
+/// A render about to start.
+#[derive(Debug, Clone)]
+pub struct NewRender {
+    pub client: String,
+    pub user_agent: String,
+    pub pid: u32,
+    pub width: u32,
+    pub height: u32,
+    pub max_iter: u32,
+    pub bounds: mandel::Bounds,
+    pub colormap: String,
+    pub color: String,
+    pub format: String,
+    pub query: String,
+}
+
+/// How a render ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Ok { iterations: u64, bytes: u64 },
+    Timeout,
+    Failed(String),
+}
+
+/// One row of the log, as the pages and the JSON API show it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RenderRecord {
+    pub id: i64,
+    /// UTC, `YYYY-MM-DD HH:MM:SS`.
+    pub requested_at: String,
+    pub client: String,
+    pub user_agent: String,
+    pub pid: i64,
+    pub width: i64,
+    pub height: i64,
+    pub max_iter: i64,
+    pub xmin: f64,
+    pub xmax: f64,
+    pub ymin: f64,
+    pub ymax: f64,
+    pub colormap: String,
+    pub color: String,
+    pub format: String,
+    pub query: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub duration_ms: Option<f64>,
+    pub iterations: Option<i64>,
+    pub bytes: Option<i64>,
+}
+
+/// Figures for the summary page.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Totals {
+    pub renders_today: i64,
+    pub renders_total: i64,
+    pub iterations_total: i64,
+}
+
+const RECORD_COLUMNS: &str = "id, strftime('%Y-%m-%d %H:%M:%S', requested_at / 1000, 'unixepoch'),
+    client, user_agent, pid, width, height, max_iter, xmin, xmax, ymin, ymax, colormap, color,
+    format, query, status, error, duration_ms, iterations, bytes";
+
+fn record(row: &rusqlite::Row) -> Result<RenderRecord> {
+    Ok(RenderRecord {
+        id: row.get(0)?,
+        requested_at: row.get(1)?,
+        client: row.get(2)?,
+        user_agent: row.get(3)?,
+        pid: row.get(4)?,
+        width: row.get(5)?,
+        height: row.get(6)?,
+        max_iter: row.get(7)?,
+        xmin: row.get(8)?,
+        xmax: row.get(9)?,
+        ymin: row.get(10)?,
+        ymax: row.get(11)?,
+        colormap: row.get(12)?,
+        color: row.get(13)?,
+        format: row.get(14)?,
+        query: row.get(15)?,
+        status: row.get(16)?,
+        error: row.get(17)?,
+        duration_ms: row.get(18)?,
+        iterations: row.get(19)?,
+        bytes: row.get(20)?,
+    })
+}
+
+/// One connection to the render log.
+pub struct Db {
+    conn: Connection,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL: readers never block the writer. NORMAL sync is durable against a killed
+        // process (the case the server must survive); only a power cut can lose the last
+        // transactions.
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode, "SQLite refused WAL mode");
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let mut db = Db { conn };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        // IMMEDIATE: two processes starting at once must not both apply a migration.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let applied: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (version, sql) in (1u32..).zip(MIGRATIONS).skip(applied as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+        }
+        tx.commit()
+    }
+
+    /// Records a render as `running` and returns its id.
+    pub fn begin_render(&self, r: &NewRender) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO renders (requested_at, client, user_agent, pid, width, height, max_iter,
+                 xmin, xmax, ymin, ymax, colormap, color, format, query, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'running')",
+            params![
+                unix_millis(),
+                r.client,
+                r.user_agent,
+                r.pid,
+                r.width,
+                r.height,
+                r.max_iter,
+                r.bounds.xmin,
+                r.bounds.xmax,
+                r.bounds.ymin,
+                r.bounds.ymax,
+                r.colormap,
+                r.color,
+                r.format,
+                r.query,
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records how render `id` ended.
+    pub fn finish_render(&self, id: i64, took: Duration, outcome: &Outcome) -> Result<()> {
+        let ms = took.as_secs_f64() * 1e3;
+        let (status, error, iterations, bytes) = match outcome {
+            Outcome::Ok { iterations, bytes } => {
+                ("ok", None, Some(*iterations as i64), Some(*bytes as i64))
+            }
+            Outcome::Timeout => ("timeout", Some("passed the render deadline"), None, None),
+            Outcome::Failed(e) => ("failed", Some(e.as_str()), None, None),
+        };
+        self.conn.execute(
+            "UPDATE renders SET status = ?2, error = ?3, duration_ms = ?4, iterations = ?5,
+                 bytes = ?6
+             WHERE id = ?1",
+            params![id, status, error, ms, iterations, bytes],
+        )?;
+        Ok(())
+    }
+
+    /// Marks every render still `running` in worker `pid` as failed with `reason`; returns how
+    /// many there were. The supervisor calls it when it reaps a worker that did not end well.
+    pub fn fail_running(&self, pid: u32, reason: &str) -> Result<usize> {
+        self.conn.execute(
+            "UPDATE renders SET status = 'failed', error = ?2 WHERE pid = ?1 AND status = 'running'",
+            params![pid, reason],
+        )
+    }
+
+    /// Marks renders left `running` by an earlier server (one that was killed) as failed, so
+    /// that their pids cannot be confused with this server's workers.
+    pub fn fail_orphans(&self) -> Result<usize> {
+        self.conn.execute(
+            "UPDATE renders SET status = 'failed', error = 'the server stopped during the render'
+             WHERE status = 'running'",
+            [],
+        )
+    }
+
+    pub fn totals(&self) -> Result<Totals> {
+        let start_of_day_ms = "CAST(strftime('%s', 'now', 'start of day') AS INTEGER) * 1000";
+        self.conn.query_row(
+            &format!(
+                "SELECT count(*) FILTER (WHERE requested_at >= {start_of_day_ms}),
+                        count(*),
+                        coalesce(sum(iterations), 0)
+                 FROM renders"
+            ),
+            [],
+            |r| {
+                Ok(Totals {
+                    renders_today: r.get(0)?,
+                    renders_total: r.get(1)?,
+                    iterations_total: r.get(2)?,
+                })
+            },
+        )
+    }
+
+    /// Up to `limit` renders, newest first, with ids below `before` when given.
+    pub fn latest(&self, limit: u32, before: Option<i64>) -> Result<Vec<RenderRecord>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {RECORD_COLUMNS} FROM renders WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
+        ))?;
+        stmt.query_map(params![before.unwrap_or(i64::MAX), limit], record)?
+            .collect()
+    }
+
+    pub fn get(&self, id: i64) -> Result<Option<RenderRecord>> {
+        self.conn
+            .query_row(
+                &format!("SELECT {RECORD_COLUMNS} FROM renders WHERE id = ?1"),
+                [id],
+                record,
+            )
+            .optional()
+    }
+
+    /// `PRAGMA integrity_check`: "ok", or SQLite's list of problems.
+    pub fn integrity_check(&self) -> Result<String> {
+        self.conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+    }
+
+    /// A cheap query that proves the file is readable (for `/healthz`).
+    pub fn ping(&self) -> Result<()> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(()))
+    }
+}
+
+fn unix_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample(client: &str) -> NewRender {
+        NewRender {
+            client: client.into(),
+            user_agent: "test".into(),
+            pid: 4242,
+            width: 8,
+            height: 6,
+            max_iter: 50,
+            bounds: mandel::SEED_BOUNDS,
+            colormap: "viridis".into(),
+            color: "counts".into(),
+            format: "png".into(),
+            query: "width=8&height=6".into(),
+        }
+    }
+
+    #[test]
+    fn a_render_is_logged_running_then_with_its_outcome() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("m.db")).unwrap();
+        let id = db.begin_render(&sample("127.0.0.1:1")).unwrap();
+        let row = db.get(id).unwrap().unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.width, row.xmin),
+            ("running", 8, -2.5)
+        );
+        assert_eq!(row.requested_at.len(), "2026-01-01 00:00:00".len());
+
+        let ok = Outcome::Ok {
+            iterations: 1234,
+            bytes: 99,
+        };
+        db.finish_render(id, Duration::from_millis(5), &ok).unwrap();
+        let row = db.get(id).unwrap().unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.iterations, row.bytes),
+            ("ok", Some(1234), Some(99))
+        );
+        assert_eq!(
+            db.totals().unwrap(),
+            Totals {
+                renders_today: 1,
+                renders_total: 1,
+                iterations_total: 1234
+            }
+        );
+        assert_eq!(db.get(id + 1).unwrap(), None);
+    }
+
+    #[test]
+    fn only_the_reaped_workers_running_renders_are_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("m.db")).unwrap();
+        let mine = db.begin_render(&sample("a")).unwrap();
+        let done = db.begin_render(&sample("b")).unwrap();
+        db.finish_render(done, Duration::ZERO, &Outcome::Timeout)
+            .unwrap();
+        let other = db
+            .begin_render(&NewRender {
+                pid: 7,
+                ..sample("c")
+            })
+            .unwrap();
+        assert_eq!(db.fail_running(4242, "killed by signal 9").unwrap(), 1);
+        let status = |id| db.get(id).unwrap().unwrap().status;
+        assert_eq!(status(mine), "failed");
+        assert_eq!(status(done), "timeout");
+        assert_eq!(status(other), "running");
+        assert_eq!(db.fail_orphans().unwrap(), 1);
+        assert_eq!(status(other), "failed");
+    }
+
+    #[test]
+    fn pages_go_backwards_from_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let db = Db::open(&path).unwrap();
+        let ids: Vec<i64> = (0..5)
+            .map(|i| db.begin_render(&sample(&i.to_string())).unwrap())
+            .collect();
+        let page: Vec<i64> = db.latest(2, None).unwrap().iter().map(|r| r.id).collect();
+        assert_eq!(page, [ids[4], ids[3]]);
+        let page: Vec<i64> = db
+            .latest(2, Some(ids[3]))
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(page, [ids[2], ids[1]]);
+        // A second connection sees the same file, and reopening does not migrate twice.
+        let again = Db::open(&path).unwrap();
+        assert_eq!(again.totals().unwrap().renders_total, 5);
+        assert_eq!(again.integrity_check().unwrap(), "ok");
+    }
+}

@@ -1,0 +1,152 @@
+//! `mandel serve`: the renderer over HTTP, built as the seed's comment thread describes its
+//! daemon. A supervisor accepts connections and hands each to a new worker process (or, with
+//! thread isolation, to a task), caps the workers alive at once, and reaps them; workers log
+//! every render in SQLite and answer with pictures, JSON, metrics and an HTML summary.
+//!
+//! - [`app`]: the HTTP interface, one router per connection, testable without a socket;
+//! - [`render_api`]: `/render`'s parameters and the render job;
+//! - [`db`]: every SQL statement; [`scoreboard`]: counters shared between processes;
+//! - [`serve`]: binds, then runs the supervisor ([`Isolation::Process`]) or the task loop
+//!   ([`Isolation::Thread`]) until SIGTERM or SIGINT; [`worker`]: a worker process.
+
+pub mod app;
+pub mod config;
+mod connection;
+pub mod db;
+pub mod error;
+pub mod pages;
+pub mod render_api;
+pub mod scoreboard;
+mod supervisor;
+mod threads;
+pub mod worker;
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use config::{Config, Isolation, Limits};
+use db::Db;
+use scoreboard::Scoreboard;
+
+/// Why the server could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("--listen {addr}: {err}")]
+    Bind {
+        addr: SocketAddr,
+        err: std::io::Error,
+    },
+    #[error("--db {}: {err}", path.display())]
+    Db { path: PathBuf, err: db::Error },
+    #[error("{0}")]
+    Setup(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("database: {0}")]
+    Sql(#[from] db::Error),
+}
+
+impl ServeError {
+    /// Whether the user can fix it by changing the command (a bad address or database path).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ServeError::Bind { .. } | ServeError::Db { .. })
+    }
+}
+
+/// How to start a worker process: this same binary, with the hidden subcommand that calls
+/// [`worker::main`]; the configuration is appended as the last argument.
+#[derive(Debug, Clone)]
+pub struct WorkerCommand {
+    pub program: PathBuf,
+    pub args: Vec<OsString>,
+}
+
+/// Runs the server until SIGTERM or SIGINT, then shuts it down gracefully.
+pub fn serve(config: Config, worker: WorkerCommand) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(run(config, worker));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
+}
+
+async fn run(config: Config, worker: WorkerCommand) -> Result<(), ServeError> {
+    // The database is created, migrated and cleaned of an earlier run's leftovers before the
+    // first connection, so a bad path fails here, once, with its name.
+    let db = {
+        let path = config.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let db = Db::open(&path).map_err(|err| ServeError::Db { path, err })?;
+            let orphans = db.fail_orphans()?;
+            if orphans > 0 {
+                tracing::warn!("marked {orphans} render(s) of an earlier run failed");
+            }
+            Ok::<_, ServeError>(db)
+        })
+        .await
+        .map_err(|e| ServeError::Setup(e.to_string()))??
+    };
+    let listener = bind(config.listen, config.backlog)?;
+    let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal()?;
+    let config = Arc::new(config);
+    tracing::info!(
+        isolation = config.isolation.name(),
+        max_workers = config.max_workers,
+        db = %config.db.display(),
+        "listening on http://{addr}"
+    );
+    match config.isolation {
+        Isolation::Process => {
+            let (board, board_file) = Scoreboard::shared(config.max_workers)?;
+            let supervisor = supervisor::Supervisor {
+                config,
+                board: Arc::new(board),
+                board_file,
+                worker,
+                db: Arc::new(Mutex::new(db)),
+            };
+            supervisor.run(listener, shutdown).await?;
+        }
+        Isolation::Thread => {
+            drop(db);
+            let board = Arc::new(Scoreboard::private(config.max_workers)?);
+            threads::run(config, board, listener, shutdown).await?;
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A listening socket with room for `backlog` connections to wait while accepting is paused.
+fn bind(addr: SocketAddr, backlog: u32) -> Result<tokio::net::TcpListener, ServeError> {
+    let bind = || {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(backlog)
+    };
+    bind().map_err(|err| ServeError::Bind { addr, err })
+}
+
+/// Resolves on the first SIGTERM or SIGINT. The handlers are installed when this is called,
+/// so a signal that arrives before the future is polled is not lost.
+pub(crate) fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}

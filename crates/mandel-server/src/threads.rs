@@ -1,0 +1,91 @@
+//! Thread isolation, for comparison: the same interface and cap, with a task per connection in
+//! the one server process. Renders still run on blocking threads, never on the runtime's.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use crate::ServeError;
+use crate::app::{AppState, app};
+use crate::config::Config;
+use crate::db::Db;
+use crate::scoreboard::Scoreboard;
+
+pub async fn run(
+    config: Arc<Config>,
+    board: Arc<Scoreboard>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let cap = config.max_workers;
+    let slots = Arc::new(Semaphore::new(cap as usize));
+    let (stop, _) = watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        // A slot first, then accept: at the cap, connections wait in the backlog.
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                board.accept_paused.store(1, Relaxed);
+                board.accept_paused_total.fetch_add(1, Relaxed);
+                let slot = tokio::select! {
+                    () = &mut shutdown => break,
+                    slot = slots.clone().acquire_owned() => slot,
+                };
+                board.accept_paused.store(0, Relaxed);
+                slot.expect("the semaphore is never closed")
+            }
+        };
+        let (stream, client) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        board.connections_accepted.fetch_add(1, Relaxed);
+        board.workers_busy.fetch_add(1, Relaxed);
+        let (config, board, mut stop) = (config.clone(), board.clone(), stop.subscribe());
+        tokio::spawn(async move {
+            let _slot = slot;
+            let path = config.db.clone();
+            match tokio::task::spawn_blocking(move || Db::open(&path)).await {
+                Ok(Ok(db)) => {
+                    let timeout = config.header_timeout;
+                    let state = AppState::new(db, board.clone(), config, client);
+                    let stopped = async move {
+                        let _ = stop.wait_for(|&stopped| stopped).await;
+                    };
+                    crate::connection::serve(stream, app(state), timeout, stopped).await;
+                }
+                Ok(Err(e)) => tracing::error!(%client, "database: {e}"),
+                Err(e) => tracing::error!(%client, "database: {e}"),
+            }
+            board.workers_busy.fetch_sub(1, Relaxed);
+        });
+    }
+
+    drop(listener);
+    board.accept_paused.store(0, Relaxed);
+    stop.send_replace(true);
+    tracing::info!(
+        connections = board.workers_busy.load(Relaxed),
+        "shutting down: waiting up to {:?} for connections",
+        config.shutdown_timeout
+    );
+    // Every slot back means every connection task has ended.
+    if tokio::time::timeout(config.shutdown_timeout, slots.acquire_many(cap))
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown deadline passed: dropping the connections left");
+    }
+    Ok(())
+}
