@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::UsageError;
 use crate::cli::{BenchArgs, PoolKind};
 use crate::progress::Progress;
-use crate::render_cmd::{group_thousands, render_with};
+use crate::render_cmd::render_with;
+use mandel::output::group_thousands;
 
 /// The seed ported to Python 3, carried inside the binary so that `--python` works anywhere.
 const SEED_PY: &str = include_str!("../../../python/seed.py");

@@ -267,3 +267,167 @@ async fn method_not_allowed(method: axum::http::Method) -> Response {
     let body = serde_json::json!({ "error": format!("{method} is not allowed here; use GET") });
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::config::Limits;
+
+    struct Harness {
+        state: AppState,
+        _dir: tempfile::TempDir,
+    }
+
+    fn harness(limits: Limits) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let config = Config {
+            limits,
+            ..Config::new("127.0.0.1:0".parse().unwrap(), path.clone())
+        };
+        let board = Arc::new(Scoreboard::private(config.max_workers).unwrap());
+        let client = "127.0.0.1:4000".parse().unwrap();
+        let state = AppState::new(Db::open(&path).unwrap(), board, Arc::new(config), client);
+        Harness { state, _dir: dir }
+    }
+
+    impl Harness {
+        async fn send(
+            &self,
+            req: axum::http::Request<Body>,
+        ) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+            let resp = app(self.state.clone()).oneshot(req).await.unwrap();
+            let (parts, body) = resp.into_parts();
+            let bytes = body.collect().await.unwrap().to_bytes().to_vec();
+            (parts.status, bytes, parts.headers)
+        }
+
+        async fn get(&self, uri: &str) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+            self.send(axum::http::Request::get(uri).body(Body::empty()).unwrap())
+                .await
+        }
+    }
+
+    fn json(bytes: &[u8]) -> serde_json::Value {
+        serde_json::from_slice(bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_refused_with_413() {
+        let h = harness(Limits {
+            max_body_bytes: 100,
+            ..Limits::default()
+        });
+        let req = axum::http::Request::get("/healthz")
+            .header(header::CONTENT_LENGTH, "101")
+            .body(Body::from(vec![b'x'; 101]))
+            .unwrap();
+        assert_eq!(h.send(req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+        let req = axum::http::Request::get("/healthz")
+            .header(header::CONTENT_LENGTH, "100")
+            .body(Body::from(vec![b'x'; 100]))
+            .unwrap();
+        assert_eq!(h.send(req).await.0, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn other_methods_get_405_in_json() {
+        let h = harness(Limits::default());
+        let req = axum::http::Request::post("/render")
+            .body(Body::empty())
+            .unwrap();
+        let (status, body, _) = h.send(req).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(json(&body)["error"].as_str().unwrap().contains("POST"));
+    }
+
+    #[tokio::test]
+    async fn a_render_past_its_deadline_is_503_and_logged_as_timeout() {
+        let h = harness(Limits {
+            render_timeout: Duration::from_nanos(1),
+            ..Limits::default()
+        });
+        let (status, body, _) = h.get("/render?width=500&height=500&format=npy").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(json(&body)["limit"].as_f64().is_some());
+        let (_, body, _) = h.get("/renders").await;
+        assert_eq!(json(&body)["renders"][0]["status"], "timeout");
+    }
+
+    #[tokio::test]
+    async fn every_response_is_counted_in_the_metrics() {
+        let h = harness(Limits::default());
+        h.get("/render?width=4&height=4").await;
+        h.get("/render?width=x").await;
+        h.get("/render?width=x").await;
+        let (status, body, headers) = h.get("/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        let text = String::from_utf8(body).unwrap();
+        for line in [
+            "mandel_http_requests_total{status=\"200\"} 1",
+            "mandel_http_requests_total{status=\"400\"} 2",
+            "mandel_render_seconds_count 1",
+            "mandel_render_seconds_bucket{le=\"+Inf\"} 1",
+            "# TYPE mandel_render_seconds histogram",
+            "mandel_workers_max 100",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn stored_strings_are_escaped_on_the_summary_page() {
+        let h = harness(Limits::default());
+        let req = axum::http::Request::get("/render?width=4&height=4")
+            .header(header::USER_AGENT, "<img src=x onerror=alert(1)>")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(h.send(req).await.0, StatusCode::OK);
+        {
+            let db = h.state.inner.db.lock().unwrap();
+            let id = db
+                .begin_render(&crate::db::tests::sample("\"><b>evil</b>"))
+                .unwrap();
+            db.finish_render(
+                id,
+                Duration::ZERO,
+                &crate::db::Outcome::Failed("<i>boom</i>".into()),
+            )
+            .unwrap();
+        }
+        let (status, body, _) = h.get("/").await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8(body).unwrap();
+        for raw in ["<img src=x", "<b>evil", "<i>boom"] {
+            assert!(!html.contains(raw), "{raw} printed raw");
+        }
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(html.contains("&quot;&gt;&lt;b&gt;evil"));
+        assert!(html.contains("title=\"&lt;i&gt;boom"));
+    }
+
+    #[tokio::test]
+    async fn the_connection_is_closed_after_its_share_of_requests() {
+        let h = harness(Limits::default());
+        let limit = h.state.inner.config.keep_alive_requests;
+        for n in 1..=limit {
+            let (_, _, headers) = h.get("/healthz").await;
+            let close = headers
+                .get(header::CONNECTION)
+                .is_some_and(|v| v == "close");
+            assert_eq!(close, n == limit, "request {n}");
+        }
+    }
+}

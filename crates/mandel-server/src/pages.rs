@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::db::{RenderRecord, Totals};
 use crate::scoreboard::{RENDER_BUCKETS, Scoreboard};
+use mandel::output::group_thousands;
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -146,17 +147,5 @@ pub fn metrics(board: &Scoreboard) -> String {
         "Time to compute and encode a successful render.",
         &samples,
     );
-    out
-}
-
-pub fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() * 4 / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
     out
 }
