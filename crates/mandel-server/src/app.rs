@@ -104,7 +104,10 @@ async fn account(State(state): State<AppState>, req: Request, next: Next) -> Res
     if n >= state.inner.config.keep_alive_requests {
         headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
+    // Its own target, so that the access log can be turned off alone:
+    // MANDEL_LOG=info,mandel::access=off.
     tracing::info!(
+        target: "mandel::access",
         pid = std::process::id(),
         client = %state.inner.client,
         status = status.as_u16(),

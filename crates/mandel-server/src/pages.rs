@@ -25,6 +25,7 @@ struct Row<'a> {
     #[serde(flatten)]
     record: &'a RenderRecord,
     duration: String,
+    max_iter_text: String,
     iterations_text: String,
     bytes_text: String,
 }
@@ -45,6 +46,7 @@ pub fn summary(
             duration: r
                 .duration_ms
                 .map_or(String::new(), |ms| format!("{ms:.1} ms")),
+            max_iter_text: group_thousands(r.max_iter as u64),
             iterations_text: r
                 .iterations
                 .map_or(String::new(), |n| group_thousands(n as u64)),
