@@ -34,7 +34,7 @@ pub enum Command {
     Worker,
     /// A `mandel serve` worker: serves the connection on stdin (started by the server).
     #[command(hide = true)]
-    ServeConnection { config: String },
+    ServeConnection { board_fd: i32, config: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,9 +72,9 @@ pub struct ServeArgs {
     /// connection is kept.
     #[arg(long, default_value = "10", value_parser = parse_seconds, value_name = "SECONDS")]
     pub header_timeout: std::time::Duration,
-    /// Requests served on one connection before it is closed (so waiting connections get a
-    /// worker in turn).
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Requests served on one connection before it is closed, so that connections waiting in
+    /// the backlog at the cap get a worker in turn (fewer: fairer; more: fewer reconnects).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub keep_alive_requests: u32,
     /// On SIGTERM or SIGINT, seconds running requests get to finish before workers are killed.
     #[arg(long, default_value = "30", value_parser = parse_seconds, value_name = "SECONDS")]

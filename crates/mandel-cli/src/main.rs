@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Worker => worker::run(),
-        Command::ServeConnection { config } => serve_cmd::connection(&config),
+        Command::ServeConnection { board_fd, config } => serve_cmd::connection(board_fd, &config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

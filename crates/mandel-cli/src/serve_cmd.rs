@@ -35,9 +35,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
 }
 
 /// A worker process of `mandel serve`.
-pub fn connection(config: &str) -> Result<()> {
+pub fn connection(board_fd: i32, config: &str) -> Result<()> {
     init_logging();
-    mandel_server::worker::main(config)?;
+    mandel_server::worker::main(board_fd, config)?;
     Ok(())
 }
 

@@ -62,7 +62,8 @@ pub struct Config {
     /// connection is closed after it.
     pub header_timeout: Duration,
     /// Requests served on one connection before the server closes it, so that connections
-    /// waiting in the backlog get a worker in turn.
+    /// waiting in the backlog get a worker in turn: with twice as many busy clients as
+    /// workers, a waiting client waits about this many requests' time of another client.
     pub keep_alive_requests: u32,
     /// On SIGTERM or SIGINT, how long running requests may take to finish.
     pub shutdown_timeout: Duration,
@@ -80,7 +81,7 @@ impl Config {
             db,
             limits: Limits::default(),
             header_timeout: Duration::from_secs(10),
-            keep_alive_requests: 100,
+            keep_alive_requests: 10,
             shutdown_timeout: Duration::from_secs(30),
             backlog: 1024,
         }

@@ -1,9 +1,10 @@
 //! A worker process: serves the one connection its supervisor accepted, then exits.
 //!
-//! The supervisor starts `mandel serve-connection CONFIG` with the connection as standard
-//! input and the scoreboard as descriptor 3. Before anything else the worker maps the board
-//! and closes every descriptor it inherited beyond 0-2 (the supervisor's listener among them,
-//! had it leaked), then opens its own database connection and serves.
+//! The supervisor starts `mandel serve-connection BOARD_FD CONFIG` with the connection as
+//! standard input and the scoreboard inherited as descriptor BOARD_FD. Before anything else
+//! the worker maps the board and closes every descriptor it inherited beyond 0-2 (the board's,
+//! and the supervisor's listener, had it leaked), then opens its own database connection and
+//! serves.
 
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
@@ -14,10 +15,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::scoreboard::Scoreboard;
 
-/// The descriptor on which a worker finds the scoreboard.
-pub const BOARD_FD: i32 = 3;
-
-pub fn main(config_json: &str) -> Result<(), ServeError> {
+pub fn main(board_fd: i32, config_json: &str) -> Result<(), ServeError> {
     // If the supervisor dies, finish the request in hand and go (SIGTERM is graceful here).
     // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and no pointers.
     unsafe {
@@ -25,8 +23,13 @@ pub fn main(config_json: &str) -> Result<(), ServeError> {
     }
     let config: Config = serde_json::from_str(config_json)
         .map_err(|e| ServeError::Setup(format!("serve-connection: bad configuration: {e}")))?;
-    // SAFETY: the supervisor placed the board at BOARD_FD; it is only borrowed to map it.
-    let board = Scoreboard::attach(unsafe { BorrowedFd::borrow_raw(BOARD_FD) })
+    if board_fd <= 2 {
+        return Err(ServeError::Setup(format!(
+            "serve-connection: the scoreboard cannot be descriptor {board_fd}"
+        )));
+    }
+    // SAFETY: the descriptor is only borrowed to map it; attach checks that it is a board.
+    let board = Scoreboard::attach(unsafe { BorrowedFd::borrow_raw(board_fd) })
         .map_err(|e| ServeError::Setup(format!("serve-connection: scoreboard: {e}")))?;
     close_inherited_descriptors();
     // SAFETY: descriptor 0 is the connection the supervisor handed over, owned from here on.
