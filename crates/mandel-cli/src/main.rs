@@ -60,6 +60,9 @@ fn exit_code(e: &anyhow::Error) -> u8 {
             || cause
                 .downcast_ref::<mandel::Error>()
                 .is_some_and(mandel::Error::is_usage)
+            || cause
+                .downcast_ref::<mandel_server::ServeError>()
+                .is_some_and(mandel_server::ServeError::is_usage)
     });
     if usage { 2 } else { 1 }
 }

@@ -75,6 +75,8 @@ pub fn serve(config: Config, worker: WorkerCommand) -> Result<(), ServeError> {
 }
 
 async fn run(config: Config, worker: WorkerCommand) -> Result<(), ServeError> {
+    // Bind first: a taken port should not leave a new database file behind.
+    let listener = bind(config.listen, config.backlog)?;
     // The database is created, migrated and cleaned of an earlier run's leftovers before the
     // first connection, so a bad path fails here, once, with its name.
     let db = {
@@ -90,7 +92,6 @@ async fn run(config: Config, worker: WorkerCommand) -> Result<(), ServeError> {
         .await
         .map_err(|e| ServeError::Setup(e.to_string()))??
     };
-    let listener = bind(config.listen, config.backlog)?;
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal()?;
     let config = Arc::new(config);

@@ -125,3 +125,32 @@ fn help_and_version_succeed() {
         assert!(help.contains(opt), "render --help lacks {opt}");
     }
 }
+
+#[test]
+fn serve_refuses_bad_options_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A port that is taken: the test holds it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (&["serve", "--listen", "nowhere"], "nowhere"),
+        (&["serve", "--listen", &taken], &taken),
+        (&["serve", "--max-workers", "0"], "--max-workers"),
+        (&["serve", "--render-timeout", "-1"], "-1"),
+        (&["serve", "--isolation", "vm"], "vm"),
+        (
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--db",
+                "no/such/folder/m.db",
+            ],
+            "no/such/folder/m.db",
+        ),
+    ];
+    for (args, needle) in cases {
+        assert_refused(d, args, needle);
+    }
+}
