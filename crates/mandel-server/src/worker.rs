@@ -44,6 +44,7 @@ pub fn main(board_fd: i32, config_json: &str) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let render_timeout = config.limits.render_timeout;
     runtime.block_on(async move {
         let db = tokio::task::spawn_blocking({
             let path = config.db.clone();
@@ -58,9 +59,10 @@ pub fn main(board_fd: i32, config_json: &str) -> Result<(), ServeError> {
         crate::connection::serve(stream, app(state), header_timeout, shutdown).await;
         Ok::<_, ServeError>(())
     })?;
-    // Renders still on the blocking pool (a client that left) are given a moment to log
-    // their outcome; the supervisor marks anything left running as failed.
-    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    // A render whose client left is still on the blocking pool: it stops by its deadline at
+    // the latest, and then logs its outcome, so wait for it (a worker that is killed
+    // instead has its running renders marked failed by the supervisor).
+    runtime.shutdown_timeout(render_timeout + std::time::Duration::from_secs(5));
     Ok(())
 }
 

@@ -410,6 +410,25 @@ fn a_worker_killed_mid_render_is_reaped_and_its_render_marked_failed() {
 }
 
 #[test]
+fn a_render_whose_client_left_is_still_logged() {
+    let server = Server::start(&[]);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    write!(stream, "GET /render?{SLOW} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    wait_until(Duration::from_secs(30), "the render to start", || {
+        !server.renders().is_empty()
+    });
+    drop(stream);
+    wait_until(Duration::from_secs(60), "the render to be logged", || {
+        server.renders()[0].1 != "running"
+    });
+    assert_eq!(server.renders()[0].1, "ok");
+    wait_until(Duration::from_secs(20), "the worker to exit", || {
+        children(server.pid()).is_empty()
+    });
+    assert_eq!(server.metric("mandel_workers_failed_total"), 0.0);
+}
+
+#[test]
 fn a_client_trickling_its_headers_is_dropped() {
     let server = Server::start(&["--header-timeout", "1"]);
     let mut stream = TcpStream::connect(server.addr).unwrap();
