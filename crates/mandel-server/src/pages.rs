@@ -80,7 +80,6 @@ pub fn metrics(board: &Scoreboard) -> String {
             let _ = writeln!(out, "{name}{labels} {value}");
         }
     };
-    let plain = |v: u64| vec![(String::new(), v as f64)];
     let responses: Vec<(String, f64)> = board
         .responses()
         .into_iter()
@@ -92,48 +91,58 @@ pub fn metrics(board: &Scoreboard) -> String {
         "HTTP responses sent, by status code.",
         &responses,
     );
-    metric(
-        "mandel_workers_busy",
-        "gauge",
-        "Workers alive: processes or connection tasks.",
-        &plain(board.workers_busy.load(Relaxed)),
-    );
-    metric(
-        "mandel_workers_max",
-        "gauge",
-        "The cap on workers alive at once.",
-        &plain(board.max_workers.load(Relaxed)),
-    );
-    metric(
-        "mandel_workers_failed_total",
-        "counter",
-        "Worker processes that were killed or exited with an error.",
-        &plain(board.workers_failed.load(Relaxed)),
-    );
-    metric(
-        "mandel_connections_accepted_total",
-        "counter",
-        "Connections accepted.",
-        &plain(board.connections_accepted.load(Relaxed)),
-    );
-    metric(
-        "mandel_accept_paused_total",
-        "counter",
-        "Times accepting stopped because the worker cap was reached.",
-        &plain(board.accept_paused_total.load(Relaxed)),
-    );
-    metric(
-        "mandel_accept_paused",
-        "gauge",
-        "1 while accepting is paused at the cap.",
-        &plain(board.accept_paused.load(Relaxed)),
-    );
-    metric(
-        "mandel_renders_in_flight",
-        "gauge",
-        "Renders being computed.",
-        &plain(board.renders_in_flight.load(Relaxed)),
-    );
+    let plain = [
+        (
+            "mandel_workers_busy",
+            "gauge",
+            "Workers alive: processes or connection tasks.",
+            &board.workers_busy,
+        ),
+        (
+            "mandel_workers_max",
+            "gauge",
+            "The cap on workers alive at once.",
+            &board.max_workers,
+        ),
+        (
+            "mandel_workers_failed_total",
+            "counter",
+            "Worker processes that were killed or exited with an error.",
+            &board.workers_failed,
+        ),
+        (
+            "mandel_connections_accepted_total",
+            "counter",
+            "Connections accepted.",
+            &board.connections_accepted,
+        ),
+        (
+            "mandel_accept_paused_total",
+            "counter",
+            "Times accepting stopped because the worker cap was reached.",
+            &board.accept_paused_total,
+        ),
+        (
+            "mandel_accept_paused",
+            "gauge",
+            "1 while accepting is paused at the cap.",
+            &board.accept_paused,
+        ),
+        (
+            "mandel_renders_in_flight",
+            "gauge",
+            "Renders being computed.",
+            &board.renders_in_flight,
+        ),
+    ];
+    for (name, kind, help, value) in plain {
+        metric(
+            name,
+            kind,
+            help,
+            &[(String::new(), value.load(Relaxed) as f64)],
+        );
+    }
     let (buckets, count, sum) = board.render_histogram();
     let mut samples: Vec<(String, f64)> = RENDER_BUCKETS
         .iter()

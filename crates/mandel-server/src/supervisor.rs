@@ -41,10 +41,10 @@ impl Supervisor {
         let config_json =
             serde_json::to_string(&*self.config).map_err(|e| ServeError::Setup(e.to_string()))?;
         let cap = self.config.max_workers as usize;
-        // Every worker inherits the scoreboard at the same descriptor number. Clearing
-        // close-on-exec once, rather than moving the descriptor between fork and exec, leaves
-        // the standard library free to start workers with posix_spawn (vfork), several times
-        // cheaper than fork and exec when hundreds of workers start each second.
+        // Every worker inherits the scoreboard at the same descriptor number (the supervisor
+        // starts no other process). Clearing close-on-exec once, rather than moving the
+        // descriptor between fork and exec, keeps unsafe code out of the child and leaves the
+        // standard library free to start workers with posix_spawn.
         // SAFETY: fcntl on a descriptor this struct owns; no pointers.
         if unsafe { libc::fcntl(self.board_file.as_raw_fd(), libc::F_SETFD, 0) } < 0 {
             return Err(std::io::Error::last_os_error().into());
@@ -159,7 +159,8 @@ impl Supervisor {
             };
             let status = status.unwrap_or_else(|e| {
                 tracing::error!(pid, "waiting for a worker: {e}");
-                ExitStatus::from_raw(0)
+                // Counted as a failure (exit status 1), so its renders are marked failed.
+                ExitStatus::from_raw(1 << 8)
             });
             let _ = exits.send((pid, status));
         });
