@@ -164,7 +164,7 @@ impl Kernel {
             }
             // SAFETY: plain Rust behind the trait.
             Kernel::Portable => unsafe {
-                simd::render::<portable::Portable, 4>(viewport, first_row, max_iter, cycles, out)
+                simd::render::<portable::Portable, 4, 4>(viewport, first_row, max_iter, cycles, out)
             },
             // SAFETY: availability was asserted above.
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]

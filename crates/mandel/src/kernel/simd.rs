@@ -409,12 +409,13 @@ unsafe fn step_all<S: Simd, const K: usize>(
 }
 
 /// Counts for the whole rows in `out`, the first of them being `first_row`, by whichever of the
-/// two vector strategies suits `max_iter`; `cycles` lets orbits found periodic stop early.
+/// two vector strategies suits `max_iter`, with `K` vectors in flight when refilling and `KC`
+/// when counting; `cycles` lets orbits found periodic stop early.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
-pub unsafe fn render<S: Simd, const K: usize>(
+pub unsafe fn render<S: Simd, const K: usize, const KC: usize>(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
@@ -424,7 +425,7 @@ pub unsafe fn render<S: Simd, const K: usize>(
     // SAFETY: passed on from the caller.
     unsafe {
         if max_iter <= COUNTING_MAX_ITER {
-            render_span_counting::<S, K>(vp, first_row, max_iter, out)
+            render_span_counting::<S, KC>(vp, first_row, max_iter, out)
         } else {
             render_span::<S, K>(vp, first_row, max_iter, cycles, out)
         }
@@ -521,20 +522,24 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
             let mut done = 0;
             while done < max_iter {
                 let steps = BLOCK.min(max_iter - done);
-                let mut r2 = [zero; K];
                 for _ in 0..steps {
                     for k in 0..K {
                         let xx = S::mul(vx[k], vx[k]);
                         let yy = S::mul(vy[k], vy[k]);
                         let xy = S::mul(vx[k], vy[k]);
-                        r2[k] = S::add(xx, yy);
-                        vn[k] = S::add(vn[k], S::lt_one(r2[k], four));
+                        vn[k] = S::add(vn[k], S::lt_one(S::add(xx, yy), four));
                         vx[k] = S::add(S::sub(xx, yy), vcx[k]);
                         vy[k] = S::add(S::add(xy, xy), vcy[k]);
                     }
                 }
                 done += steps;
-                // Every lane failed the last test: no count can grow any more.
+                // The test is taken again on the current z, outside the loop so that the loop
+                // keeps no test value alive. A lane that fails it fails the next step's test and
+                // every later one: its count is final.
+                let mut r2 = [zero; K];
+                for k in 0..K {
+                    r2[k] = S::add(S::mul(vx[k], vx[k]), S::mul(vy[k], vy[k]));
+                }
                 let full = (1u32 << S::LANES) - 1;
                 if (0..K).all(|k| S::ge_mask(r2[k], four) == full) {
                     break;
