@@ -59,47 +59,69 @@ pub fn run(args: RenderArgs) -> Result<()> {
 
     let progress = Progress::new(params.viewport.height().into(), "rows", args.quiet);
     let start = Instant::now();
-    let on_band = |band: mandel::Band| progress.inc(band.rows().into());
-    let grid = render_with(
-        &params,
-        args.pool,
-        jobs,
-        args.kernel,
-        shortcuts(args.no_shortcuts),
-        &on_band,
-    )?;
-    let elapsed = start.elapsed();
-    progress.finish();
-
-    let out: Box<dyn Write> = match file.as_mut() {
-        Some(f) => Box::new(f.file()),
-        None => Box::new(std::io::stdout().lock()),
+    let engine = |pool| Engine {
+        shortcuts: shortcuts(args.no_shortcuts),
+        ..Engine::new(pool, args.kernel)
     };
-    if format.uses_colormap() {
-        let engine = Engine {
-            shortcuts: shortcuts(args.no_shortcuts),
-            ..Engine::new(Pool::Threads { jobs }, args.kernel)
+    let (iterations, elapsed) = if format == Format::Pbm && args.pool != PoolKind::Processes {
+        // A PBM is streamed: bands are written as they finish and the count grid is never
+        // held, so memory stays small however large the picture (the time includes writing).
+        let pool = match args.pool {
+            PoolKind::Sequential => Pool::Sequential,
+            _ => Pool::Threads { jobs },
         };
-        let rgb = mandel::style::paint(&params, &engine, &style, Some(&grid))?;
-        let text = mandel::output::picture_params(&params, &style);
-        let (w, h) = (grid.width(), grid.height());
-        mandel::output::write_picture(&rgb, w, h, format, Some(&text), out)?;
+        let out: Box<dyn Write + Send> = match file.as_mut() {
+            Some(f) => Box::new(f.file()),
+            None => Box::new(std::io::stdout()),
+        };
+        let on_rows = |rows: u32| progress.inc(rows.into());
+        let iterations = mandel::output::stream_pbm(&params, &engine(pool), out, &on_rows)?;
+        progress.finish();
+        (iterations, start.elapsed())
     } else {
-        mandel::output::write_counts(&grid, format, params.max_iter, out)?;
-    }
+        let on_band = |band: mandel::Band| progress.inc(band.rows().into());
+        let grid = render_with(
+            &params,
+            args.pool,
+            jobs,
+            args.kernel,
+            shortcuts(args.no_shortcuts),
+            &on_band,
+        )?;
+        let elapsed = start.elapsed();
+        progress.finish();
+
+        let out: Box<dyn Write> = match file.as_mut() {
+            Some(f) => Box::new(f.file()),
+            None => Box::new(std::io::stdout().lock()),
+        };
+        if format.uses_colormap() {
+            let rgb = mandel::style::paint(
+                &params,
+                &engine(Pool::Threads { jobs }),
+                &style,
+                Some(&grid),
+            )?;
+            let text = mandel::output::picture_params(&params, &style);
+            let (w, h) = (grid.width(), grid.height());
+            mandel::output::write_picture(&rgb, w, h, format, Some(&text), out)?;
+        } else {
+            mandel::output::write_counts(&grid, format, params.max_iter, out)?;
+        }
+        (grid.total_iterations(), elapsed)
+    };
     if let Some(f) = file {
         f.commit()?;
     }
 
     if !args.quiet {
-        let iterations = grid.total_iterations();
         let secs = elapsed.as_secs_f64();
         let mut err = std::io::stderr().lock();
         let _ = writeln!(
             err,
             "{}x{} max-iter {} ({}, {}): {} iterations in {:.3} s, {}/s -> {}",
-            grid.width(),
-            grid.height(),
+            params.viewport.width(),
+            params.viewport.height(),
             params.max_iter,
             pool_label(args.pool, jobs),
             args.kernel,

@@ -31,7 +31,8 @@ pub use grid::Grid;
 pub use kernel::{Kernel, Shortcuts, escape_time};
 pub use output::{AtomicFile, Format};
 pub use render::{
-    Band, Engine, GridSpec, Params, Pool, available_cores, render, render_into, rows_per_task,
+    Band, Engine, GridSpec, Params, Pool, RowOrder, available_cores, render, render_in_order,
+    render_into, rows_per_task,
 };
 pub use style::{ColorMode, Style};
 pub use viewport::{Bounds, SEED_BOUNDS, Viewport};

@@ -306,13 +306,45 @@ fn write_pbm(grid: &Grid, max_iter: u32, out: &mut impl Write) -> io::Result<()>
     write!(out, "P4\n{} {}\n", grid.width(), grid.height())?;
     let mut packed = vec![0u8; (grid.width() as usize).div_ceil(8)];
     for row in color::picture_rows(grid) {
-        packed.fill(0);
-        for (i, _) in row.iter().enumerate().filter(|&(_, &c)| c >= max_iter) {
-            packed[i / 8] |= 0x80 >> (i % 8);
-        }
+        pack_pbm_row(row, max_iter, &mut packed);
         out.write_all(&packed)?;
     }
     Ok(())
+}
+
+/// One PBM line: a set bit (black) for each point in the set.
+fn pack_pbm_row(row: &[u32], max_iter: u32, packed: &mut [u8]) {
+    packed.fill(0);
+    for (i, _) in row.iter().enumerate().filter(|&(_, &c)| c >= max_iter) {
+        packed[i / 8] |= 0x80 >> (i % 8);
+    }
+}
+
+/// Renders `params` straight into a PBM on `out`, bands of rows written as they are finished
+/// (top line first), so the count grid is never held: memory stays at a few bands per thread
+/// whatever the size. The bytes are those of [`write_counts`] with [`Format::Pbm`].
+/// `on_rows` hears of every band written (for a progress bar). Returns the total iterations.
+pub fn stream_pbm(
+    params: &crate::Params,
+    engine: &crate::Engine,
+    out: impl Write + Send,
+    on_rows: &(dyn Fn(u32) + Sync),
+) -> Result<u64> {
+    let vp = &params.viewport;
+    let mut out = BufWriter::with_capacity(1 << 16, out);
+    write!(out, "P4\n{} {}\n", vp.width(), vp.height()).map_err(Error::Write)?;
+    let mut packed = vec![0u8; (vp.width() as usize).div_ceil(8)];
+    let total = crate::render_in_order(params, engine, crate::RowOrder::TopFirst, &mut |band| {
+        // Bands come top first; the rows inside a band ascend, so they are written reversed.
+        for row in band.counts.chunks_exact(band.width as usize).rev() {
+            pack_pbm_row(row, params.max_iter, &mut packed);
+            out.write_all(&packed).map_err(Error::Write)?;
+        }
+        on_rows(band.rows());
+        Ok(())
+    })?;
+    out.flush().map_err(Error::Write)?;
+    Ok(total)
 }
 
 fn write_npy(grid: &Grid, out: &mut impl Write) -> io::Result<()> {
@@ -399,6 +431,32 @@ pub fn group_thousands(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_streamed_pbm_equals_one_written_from_the_grid() {
+        use crate::{Engine, Kernel, Params, Pool, Viewport};
+        // A width that is not a multiple of 8, and rows that do not divide into whole tasks.
+        let params = Params::new(Viewport::seed(1001, 37).unwrap(), 60).unwrap();
+        let grid = crate::render(&params, &Engine::default(), &|_| {}).unwrap();
+        let mut expected = Vec::new();
+        write_counts(&grid, Format::Pbm, 60, &mut expected).unwrap();
+        for pool in [Pool::Sequential, Pool::all_cores()] {
+            let rows = std::sync::atomic::AtomicU32::new(0);
+            let mut streamed = Vec::new();
+            let total = stream_pbm(
+                &params,
+                &Engine::new(pool, Kernel::best()),
+                &mut streamed,
+                &|n| {
+                    rows.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                },
+            )
+            .unwrap();
+            assert_eq!(streamed, expected, "{pool:?}");
+            assert_eq!(total, grid.total_iterations());
+            assert_eq!(rows.into_inner(), 37);
+        }
+    }
 
     #[test]
     fn thousands() {

@@ -278,6 +278,155 @@ pub fn render_into(
     Ok(())
 }
 
+/// Which end of the grid [`render_in_order`] delivers first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowOrder {
+    /// Row 0 (ymin) first: the seed's order, and npy's.
+    BottomFirst,
+    /// The last row (ymax) first: the order of a picture's lines.
+    TopFirst,
+}
+
+/// Bands finished ahead of the one the sink needs next, per thread, before that thread waits:
+/// this bounds the memory of an in-order render whatever the grid's size.
+const AHEAD_PER_THREAD: usize = 4;
+
+/// Renders `params` and hands every band of rows to `sink` in `order`, one at a time, without
+/// ever holding the whole grid: memory stays at a few bands per thread, so a grid larger than
+/// memory can be streamed to a file. The rows inside a band are in grid order (ascending) as
+/// in [`render`]; bands are delivered from the end `order` names. Returns the total iterations
+/// (the sum of all counts). A sink error stops the render and is returned.
+pub fn render_in_order(
+    params: &Params,
+    engine: &Engine,
+    order: RowOrder,
+    sink: &mut (dyn FnMut(Band) -> Result<()> + Send),
+) -> Result<u64> {
+    let vp = &params.viewport;
+    if !engine.kernel.is_available() {
+        return Err(Error::invalid(
+            "kernel",
+            engine.kernel,
+            "is not supported by this CPU",
+        ));
+    }
+    let (width, height) = (vp.width() as usize, vp.height() as usize);
+    let rows = rows_per_task(vp.width());
+    let tasks = height.div_ceil(rows);
+    // Task t covers grid rows [start, end): counted from row 0 or from the top.
+    let span = |t: usize| match order {
+        RowOrder::BottomFirst => (t * rows, ((t + 1) * rows).min(height)),
+        RowOrder::TopFirst => (height.saturating_sub((t + 1) * rows), height - t * rows),
+    };
+    let compute = |t: usize, buf: &mut Vec<u32>| -> Result<()> {
+        if engine.past_deadline() {
+            return Err(Error::DeadlineExceeded);
+        }
+        let (start, end) = span(t);
+        buf.clear();
+        buf.resize((end - start) * width, 0);
+        engine
+            .kernel
+            .render_rows_with(vp, start as u32, params.max_iter, engine.shortcuts, buf);
+        Ok(())
+    };
+    let deliver = |t: usize, counts: &[u32], sink: &mut (dyn FnMut(Band) -> Result<()> + Send)| {
+        let band = Band {
+            first_row: span(t).0 as u32,
+            counts,
+            width: vp.width(),
+        };
+        sink(band).map(|()| counts.iter().map(|&n| u64::from(n)).sum::<u64>())
+    };
+
+    let jobs = match engine.pool {
+        Pool::Sequential => 1,
+        Pool::Threads { jobs } => jobs.get(),
+    };
+    if jobs == 1 {
+        let mut buf = Vec::new();
+        let mut total = 0;
+        for t in 0..tasks {
+            compute(t, &mut buf)?;
+            total += deliver(t, &buf, sink)?;
+        }
+        return Ok(total);
+    }
+
+    // Threads take tasks in order from a counter; a band finished early waits in `ahead` for
+    // the bands before it, and whichever thread completes the awaited band delivers it and
+    // every band queued behind it, under the lock (so the sink needs no synchronisation).
+    struct Shared<'s> {
+        next: usize,
+        ahead: std::collections::BTreeMap<usize, Vec<u32>>,
+        spare: Vec<Vec<u32>>,
+        total: u64,
+        failed: Option<Error>,
+        sink: &'s mut (dyn FnMut(Band) -> Result<()> + Send),
+    }
+    let shared = Mutex::new(Shared {
+        next: 0,
+        ahead: Default::default(),
+        spare: Vec::new(),
+        total: 0,
+        failed: None,
+        sink,
+    });
+    let advanced = std::sync::Condvar::new();
+    let next_task = std::sync::atomic::AtomicUsize::new(0);
+    let window = AHEAD_PER_THREAD * jobs;
+    let worker = || {
+        loop {
+            let t = next_task.fetch_add(1, Ordering::Relaxed);
+            if t >= tasks {
+                return;
+            }
+            let mut buf = {
+                let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+                while s.failed.is_none() && t >= s.next + window {
+                    s = advanced.wait(s).unwrap_or_else(|e| e.into_inner());
+                }
+                if s.failed.is_some() {
+                    return;
+                }
+                s.spare.pop().unwrap_or_default()
+            };
+            let computed = compute(t, &mut buf);
+            let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+            if let Err(e) = computed {
+                s.failed.get_or_insert(e);
+                advanced.notify_all();
+                return;
+            }
+            s.ahead.insert(t, buf);
+            while s.failed.is_none() {
+                let next = s.next;
+                let Some(band) = s.ahead.remove(&next) else {
+                    break;
+                };
+                match deliver(next, &band, &mut *s.sink) {
+                    Ok(n) => s.total += n,
+                    Err(e) => s.failed = Some(e),
+                }
+                s.spare.push(band);
+                s.next += 1;
+            }
+            advanced.notify_all();
+        }
+    };
+    let threads = thread_pool(NonZeroUsize::new(jobs).expect("jobs > 1"))?;
+    threads.scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|_| worker());
+        }
+    });
+    let s = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    match s.failed {
+        Some(e) => Err(e),
+        None => Ok(s.total),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +491,69 @@ mod tests {
     }
 
     #[test]
+    fn in_order_bands_equal_the_grid_in_either_order() {
+        // Narrow rows make one task hold several rows; 61 rows do not divide evenly.
+        let params = Params::new(Viewport::seed(700, 61).unwrap(), 200).unwrap();
+        let grid = render(
+            &params,
+            &Engine::new(Pool::Sequential, Kernel::Scalar),
+            &|_| {},
+        )
+        .unwrap();
+        assert!(rows_per_task(700) > 1 && 61 % rows_per_task(700) != 0);
+        for pool in [Pool::Sequential, jobs(2), jobs(3)] {
+            for order in [RowOrder::BottomFirst, RowOrder::TopFirst] {
+                let mut bands: Vec<(u32, Vec<u32>)> = Vec::new();
+                let engine = Engine::new(pool, Kernel::best());
+                let total = render_in_order(&params, &engine, order, &mut |band| {
+                    bands.push((band.first_row, band.counts.to_vec()));
+                    Ok(())
+                })
+                .unwrap();
+                assert_eq!(total, grid.total_iterations());
+                let firsts: Vec<u32> = bands.iter().map(|b| b.0).collect();
+                let mut sorted = firsts.clone();
+                sorted.sort_unstable();
+                if order == RowOrder::TopFirst {
+                    sorted.reverse();
+                }
+                assert_eq!(firsts, sorted, "{pool:?} {order:?}: bands out of order");
+                let mut again = vec![u32::MAX; grid.counts().len()];
+                for (first, counts) in &bands {
+                    let at = *first as usize * 700;
+                    assert!(again[at..at + counts.len()].iter().all(|&n| n == u32::MAX));
+                    again[at..at + counts.len()].copy_from_slice(counts);
+                }
+                assert_eq!(again, grid.counts(), "{pool:?} {order:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_in_order_sink_error_stops_the_render() {
+        let params = Params::new(Viewport::seed(300, 300).unwrap(), 100).unwrap();
+        for pool in [Pool::Sequential, jobs(2)] {
+            let mut calls = 0;
+            let err = render_in_order(
+                &params,
+                &Engine::new(pool, Kernel::best()),
+                RowOrder::TopFirst,
+                &mut |_| {
+                    calls += 1;
+                    if calls == 3 {
+                        Err(Error::Worker("disk full".into()))
+                    } else {
+                        Ok(())
+                    }
+                },
+            )
+            .unwrap_err();
+            assert_eq!(err.to_string(), "disk full");
+            assert_eq!(calls, 3, "{pool:?}: the sink was called after it failed");
+        }
+    }
+
+    #[test]
     fn a_spec_takes_edges_or_a_centre_but_not_both() {
         let seed = GridSpec::default().params().unwrap();
         assert_eq!(seed.viewport, Viewport::seed(400, 400).unwrap());
@@ -375,6 +587,8 @@ mod tests {
             };
             let err = render(&params, &engine, &count).unwrap_err();
             assert!(matches!(err, Error::DeadlineExceeded), "{err}");
+            let err = render_in_order(&params, &engine, RowOrder::TopFirst, &mut |_| Ok(()));
+            assert!(matches!(err, Err(Error::DeadlineExceeded)), "{err:?}");
             assert_eq!(bands.load(Ordering::Relaxed), 0, "no task may start late");
 
             let later = Instant::now() + std::time::Duration::from_secs(3600);
