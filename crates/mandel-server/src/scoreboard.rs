@@ -99,8 +99,8 @@ pub struct Scoreboard {
 }
 
 impl Scoreboard {
-    /// A board in a file with no name, to be shared with worker processes through
-    /// [`Scoreboard::file`]'s descriptor.
+    /// A board in a file with no name, and that file: worker processes that inherit its
+    /// descriptor map the same board with [`Scoreboard::attach`].
     pub fn shared(max_workers: u32) -> std::io::Result<(Self, File)> {
         let file = tempfile::tempfile()?;
         file.set_len(std::mem::size_of::<Counters>() as u64)?;
