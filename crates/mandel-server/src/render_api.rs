@@ -273,13 +273,24 @@ pub fn run(
     }
 }
 
+/// Renders with at most this many pixel-iterations (pixels times max-iter) run sequentially.
+const SMALL_RENDER: u64 = 1 << 24;
+
 /// The encoded body and the render's iteration count.
 fn compute(req: &RenderRequest, deadline: Instant) -> mandel::Result<(Vec<u8>, u64)> {
+    let params = &req.params;
+    // A small render stays on the request's own thread: handing a millisecond of work to the
+    // pool costs about as much as it saves, and under load the requests keep every core busy.
+    let work = params.viewport.pixels() * u64::from(params.max_iter);
+    let pool = if work < SMALL_RENDER {
+        Pool::Sequential
+    } else {
+        Pool::all_cores()
+    };
     let engine = Engine {
         deadline: Some(deadline),
-        ..Engine::new(Pool::all_cores(), Kernel::best())
+        ..Engine::new(pool, Kernel::best())
     };
-    let params = &req.params;
     let grid = mandel::render(params, &engine, &|_| {})?;
     let mut body = Vec::new();
     if req.format.uses_colormap() {
