@@ -57,7 +57,8 @@ impl ServeError {
 }
 
 /// How to start a worker process: this same binary, with the hidden subcommand that calls
-/// [`worker::main`]; the configuration is appended as the last argument.
+/// [`worker::main`]; the scoreboard's descriptor number and the configuration (JSON) are
+/// appended as its last two arguments.
 #[derive(Debug, Clone)]
 pub struct WorkerCommand {
     pub program: PathBuf,
