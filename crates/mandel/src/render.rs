@@ -141,6 +141,19 @@ impl Engine {
         }
     }
 
+    /// Fails if this CPU cannot run the engine's kernel.
+    fn check_kernel(&self) -> Result<()> {
+        if self.kernel.is_available() {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                "kernel",
+                self.kernel,
+                "is not supported by this CPU",
+            ))
+        }
+    }
+
     /// Whether the deadline, if any, has passed.
     pub fn past_deadline(&self) -> bool {
         self.deadline.is_some_and(|d| Instant::now() >= d)
@@ -226,13 +239,7 @@ pub fn render_into(
         (vp.width(), vp.height()),
         "grid size must match the viewport"
     );
-    if !engine.kernel.is_available() {
-        return Err(Error::invalid(
-            "kernel",
-            engine.kernel,
-            "is not supported by this CPU",
-        ));
-    }
+    engine.check_kernel()?;
     let rows = rows_per_task(vp.width());
     let chunk = rows * vp.width() as usize;
     let late = AtomicBool::new(false);
@@ -303,13 +310,7 @@ pub fn render_in_order(
     sink: &mut (dyn FnMut(Band) -> Result<()> + Send),
 ) -> Result<u64> {
     let vp = &params.viewport;
-    if !engine.kernel.is_available() {
-        return Err(Error::invalid(
-            "kernel",
-            engine.kernel,
-            "is not supported by this CPU",
-        ));
-    }
+    engine.check_kernel()?;
     let (width, height) = (vp.width() as usize, vp.height() as usize);
     let rows = rows_per_task(vp.width());
     let tasks = height.div_ceil(rows);
