@@ -87,7 +87,6 @@ impl From<mandel::Error> for ApiError {
                 what: format!("{what} ({bytes} bytes)"),
                 limit,
             },
-            mandel::Error::DeadlineExceeded => ApiError::Internal(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

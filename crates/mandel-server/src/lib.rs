@@ -31,6 +31,10 @@ pub use config::{Config, Isolation, Limits};
 use db::Db;
 use scoreboard::Scoreboard;
 
+/// After an accept error (out of descriptors, say), both isolations wait this long before
+/// accepting again rather than spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

@@ -50,6 +50,19 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// Records whether accepting is paused at the cap now; a change to paused counts once in
+    /// `accept_paused_total`.
+    pub fn set_accept_paused(&self, paused: bool) {
+        let was = self.accept_paused.swap(paused.into(), Relaxed) == 1;
+        if paused && !was {
+            self.accept_paused_total.fetch_add(1, Relaxed);
+            tracing::debug!(
+                "at the cap of {} workers: accept paused",
+                self.max_workers.load(Relaxed)
+            );
+        }
+    }
+
     /// Counts one response with `status`.
     pub fn count_response(&self, status: u16) {
         let slot = usize::from(status)

@@ -10,7 +10,6 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -18,11 +17,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::Config;
 use crate::db::Db;
 use crate::scoreboard::Scoreboard;
-use crate::{ServeError, WorkerCommand};
-
-/// After an accept error (out of descriptors, say), wait this long before accepting again
-/// rather than spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+use crate::{ACCEPT_BACKOFF, ServeError, WorkerCommand};
 
 pub struct Supervisor {
     pub config: Arc<Config>,
@@ -58,7 +53,7 @@ impl Supervisor {
 
         loop {
             let at_cap = alive.len() >= cap;
-            self.set_paused(at_cap);
+            self.board.set_accept_paused(at_cap);
             tokio::select! {
                 // Exits first: a slot freed is a slot to accept into.
                 biased;
@@ -88,7 +83,7 @@ impl Supervisor {
 
         // Shutting down: no new connections (the listener closes), running requests finish.
         drop(listener);
-        self.set_paused(false);
+        self.board.set_accept_paused(false);
         tracing::info!(
             workers = alive.len(),
             "shutting down: waiting up to {:?} for workers",
@@ -191,17 +186,6 @@ impl Supervisor {
             Ok(Ok(n)) => tracing::warn!(pid, "marked {n} running render(s) failed"),
             Ok(Err(e)) => tracing::error!(pid, "cannot mark its renders failed: {e}"),
             Err(e) => tracing::error!(pid, "cannot mark its renders failed: {e}"),
-        }
-    }
-
-    fn set_paused(&self, paused: bool) {
-        let was = self.board.accept_paused.swap(paused.into(), Relaxed) == 1;
-        if paused && !was {
-            self.board.accept_paused_total.fetch_add(1, Relaxed);
-            tracing::debug!(
-                "at the cap of {} workers: accept paused",
-                self.config.max_workers
-            );
         }
     }
 }

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -29,13 +28,12 @@ pub async fn run(
         let slot = match slots.clone().try_acquire_owned() {
             Ok(slot) => slot,
             Err(_) => {
-                board.accept_paused.store(1, Relaxed);
-                board.accept_paused_total.fetch_add(1, Relaxed);
+                board.set_accept_paused(true);
                 let slot = tokio::select! {
                     () = &mut shutdown => break,
                     slot = slots.clone().acquire_owned() => slot,
                 };
-                board.accept_paused.store(0, Relaxed);
+                board.set_accept_paused(false);
                 slot.expect("the semaphore is never closed")
             }
         };
@@ -45,7 +43,7 @@ pub async fn run(
                 Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!("accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tokio::time::sleep(crate::ACCEPT_BACKOFF).await;
                     continue;
                 }
             },
@@ -73,7 +71,7 @@ pub async fn run(
     }
 
     drop(listener);
-    board.accept_paused.store(0, Relaxed);
+    board.set_accept_paused(false);
     stop.send_replace(true);
     tracing::info!(
         connections = board.workers_busy.load(Relaxed),
