@@ -58,10 +58,12 @@ unsafe impl Simd for Neon {
         }
     }
     #[inline(always)]
-    unsafe fn ge_mask(a: float64x2_t, b: float64x2_t) -> u32 {
+    unsafe fn nlt_mask(a: float64x2_t, b: float64x2_t) -> u32 {
         unsafe {
-            let m = vcgeq_f64(a, b);
-            (vgetq_lane_u64::<0>(m) & 1) as u32 | ((vgetq_lane_u64::<1>(m) & 1) as u32) << 1
+            // Lanes that are below `b` are all ones, the others (NaN included) all zeros.
+            let below = vcltq_f64(a, b);
+            (!vgetq_lane_u64::<0>(below) & 1) as u32
+                | ((!vgetq_lane_u64::<1>(below) & 1) as u32) << 1
         }
     }
 }

@@ -53,7 +53,8 @@ unsafe impl Simd for Portable {
         map2(a, b, |a, b| if a < b { 1.0 } else { 0.0 })
     }
     #[inline(always)]
-    unsafe fn ge_mask(a: Self::V, b: Self::V) -> u32 {
-        (0..L).fold(0, |m, i| m | (u32::from(a[i] >= b[i]) << i))
+    unsafe fn nlt_mask(a: Self::V, b: Self::V) -> u32 {
+        let not_below = |i: usize| a[i].partial_cmp(&b[i]) != Some(std::cmp::Ordering::Less);
+        (0..L).fold(0, |m, i| m | (u32::from(not_below(i)) << i))
     }
 }

@@ -124,6 +124,42 @@ fn periodic_orbits_stop_early_with_the_same_counts() {
 }
 
 #[test]
+fn max_iter_around_whole_blocks_of_the_refilling_strategy() {
+    // The refilling strategy runs whole blocks and throws away the steps past max-iter.
+    let first = super::simd::COUNTING_MAX_ITER + 1;
+    let vp = view(-0.7512, -0.7388, 0.0951, 0.1047, 21, 13);
+    for max_iter in first..=first + 2 * super::simd::BLOCK {
+        assert_all_kernels_agree(&vp, max_iter);
+    }
+}
+
+#[test]
+fn lanes_that_overflow_to_infinity_and_nan_within_a_block() {
+    // Points just inside the safe disc escape in a step or two, then square their way past
+    // f64::MAX and on to infinity and NaN before the block ends; the test must still see them.
+    let (r, n) = (1.999, 64);
+    let mut overflowed = 0;
+    for i in 0..n {
+        let t = std::f64::consts::TAU * f64::from(i) / f64::from(n);
+        let (cx, cy) = (r * t.cos(), r * t.sin());
+        assert_all_kernels_agree(
+            &view(cx - 1e-3, cx + 1e-3, cy - 1e-3, cy + 1e-3, 5, 3),
+            1000,
+        );
+        // The premise: one block of untested steps from z = 0 leaves z non-finite.
+        let (mut x, mut y) = (0.0f64, 0.0f64);
+        for _ in 0..super::simd::BLOCK {
+            (x, y) = ((x * x - y * y) + cx, (x * y + x * y) + cy);
+        }
+        overflowed += u32::from(!(x.is_finite() && y.is_finite()));
+    }
+    assert!(
+        overflowed > n / 2,
+        "only {overflowed} of {n} points overflowed"
+    );
+}
+
+#[test]
 fn views_far_outside_and_huge_values() {
     assert_all_kernels_agree(&view(1e300, 1.5e300, -1e300, 1e300, 9, 5), 1000);
     assert_all_kernels_agree(&view(1.9, 2.1, -0.1, 0.1, 17, 9), 1000);

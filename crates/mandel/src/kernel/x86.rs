@@ -39,8 +39,8 @@ unsafe impl Simd for Avx2 {
         unsafe { _mm256_mul_pd(a, b) }
     }
     #[inline(always)]
-    unsafe fn ge_mask(a: __m256d, b: __m256d) -> u32 {
-        unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GE_OQ>(a, b)) as u32 }
+    unsafe fn nlt_mask(a: __m256d, b: __m256d) -> u32 {
+        unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_NLT_UQ>(a, b)) as u32 }
     }
     #[inline(always)]
     unsafe fn eq_mask(a: __m256d, b: __m256d) -> u32 {
@@ -88,8 +88,8 @@ unsafe impl Simd for Avx512 {
         unsafe { _mm512_mul_pd(a, b) }
     }
     #[inline(always)]
-    unsafe fn ge_mask(a: __m512d, b: __m512d) -> u32 {
-        unsafe { u32::from(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, b)) }
+    unsafe fn nlt_mask(a: __m512d, b: __m512d) -> u32 {
+        unsafe { u32::from(_mm512_cmp_pd_mask::<_CMP_NLT_UQ>(a, b)) }
     }
     #[inline(always)]
     unsafe fn eq_mask(a: __m512d, b: __m512d) -> u32 {
