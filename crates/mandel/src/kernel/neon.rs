@@ -10,6 +10,7 @@ pub struct Neon;
 unsafe impl Simd for Neon {
     const LANES: usize = 2;
     type V = float64x2_t;
+    type Counts = uint64x2_t;
     #[inline(always)]
     unsafe fn splat(x: f64) -> float64x2_t {
         unsafe { vdupq_n_f64(x) }
@@ -51,11 +52,17 @@ unsafe impl Simd for Neon {
         unsafe { vbslq_f64(vcgeq_f64(a, b), t, f) }
     }
     #[inline(always)]
-    unsafe fn lt_one(a: float64x2_t, b: float64x2_t) -> float64x2_t {
-        unsafe {
-            let one = vreinterpretq_u64_f64(vdupq_n_f64(1.0));
-            vreinterpretq_f64_u64(vandq_u64(vcltq_f64(a, b), one))
-        }
+    unsafe fn zero_counts() -> uint64x2_t {
+        unsafe { vdupq_n_u64(0) }
+    }
+    #[inline(always)]
+    unsafe fn count_below(n: uint64x2_t, a: float64x2_t, b: float64x2_t) -> uint64x2_t {
+        // The compare leaves all ones (-1) in the lanes to count: one subtraction counts them.
+        unsafe { vsubq_u64(n, vcltq_f64(a, b)) }
+    }
+    #[inline(always)]
+    unsafe fn store_counts(p: *mut u64, n: uint64x2_t) {
+        unsafe { vst1q_u64(p, n) }
     }
     #[inline(always)]
     unsafe fn nlt_mask(a: float64x2_t, b: float64x2_t) -> u32 {

@@ -16,6 +16,7 @@ fn map2(a: [f64; L], b: [f64; L], f: impl Fn(f64, f64) -> f64) -> [f64; L] {
 unsafe impl Simd for Portable {
     const LANES: usize = L;
     type V = [f64; L];
+    type Counts = [u64; L];
     #[inline(always)]
     unsafe fn splat(x: f64) -> Self::V {
         [x; L]
@@ -49,8 +50,16 @@ unsafe impl Simd for Portable {
         std::array::from_fn(|i| if a[i] >= b[i] { t[i] } else { f[i] })
     }
     #[inline(always)]
-    unsafe fn lt_one(a: Self::V, b: Self::V) -> Self::V {
-        map2(a, b, |a, b| if a < b { 1.0 } else { 0.0 })
+    unsafe fn zero_counts() -> Self::Counts {
+        [0; L]
+    }
+    #[inline(always)]
+    unsafe fn count_below(n: Self::Counts, a: Self::V, b: Self::V) -> Self::Counts {
+        std::array::from_fn(|i| n[i] + u64::from(a[i] < b[i]))
+    }
+    #[inline(always)]
+    unsafe fn store_counts(p: *mut u64, n: Self::Counts) {
+        unsafe { p.cast::<[u64; L]>().write_unaligned(n) }
     }
     #[inline(always)]
     unsafe fn nlt_mask(a: Self::V, b: Self::V) -> u32 {

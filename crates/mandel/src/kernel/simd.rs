@@ -54,6 +54,8 @@ const SAFE_C2: f64 = 4.0 - 1e-8;
 pub unsafe trait Simd {
     const LANES: usize;
     type V: Copy;
+    /// One 64-bit integer counter per lane.
+    type Counts: Copy;
     unsafe fn splat(x: f64) -> Self::V;
     unsafe fn load(p: *const f64) -> Self::V;
     unsafe fn store(p: *mut f64, v: Self::V);
@@ -64,8 +66,11 @@ pub unsafe trait Simd {
     unsafe fn nlt_mask(a: Self::V, b: Self::V) -> u32;
     /// Bit i set when lane i of `a` equals `b` (ordered: NaN equals nothing).
     unsafe fn eq_mask(a: Self::V, b: Self::V) -> u32;
-    /// 1.0 in the lanes where `a < b` (ordered: false for NaN), 0.0 elsewhere.
-    unsafe fn lt_one(a: Self::V, b: Self::V) -> Self::V;
+    /// Counters that are all zero.
+    unsafe fn zero_counts() -> Self::Counts;
+    /// `n` plus 1 in the lanes where `a < b` (ordered: not for NaN).
+    unsafe fn count_below(n: Self::Counts, a: Self::V, b: Self::V) -> Self::Counts;
+    unsafe fn store_counts(p: *mut u64, n: Self::Counts);
     /// `t` in the lanes where `a >= b`, `f` elsewhere.
     unsafe fn select_ge(a: Self::V, b: Self::V, t: Self::V, f: Self::V) -> Self::V;
 }
@@ -469,7 +474,7 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
     let mut px = Pixels::new(vp, first_row, out.len());
     let mut cx = [0.0f64; MAX_SLOTS];
     let mut cy = [0.0f64; MAX_SLOTS];
-    let mut counts = [0.0f64; MAX_SLOTS];
+    let mut counts = [0u64; MAX_SLOTS];
     let mut index = [IDLE; MAX_SLOTS];
     // SAFETY: offsets stay below `lanes <= MAX_SLOTS`; the caller vouches for the ISA.
     unsafe {
@@ -483,7 +488,7 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
             let mut vy = [zero; K];
             let mut vcx = [zero; K];
             let mut vcy = [zero; K];
-            let mut vn = [zero; K];
+            let mut vn = [S::zero_counts(); K];
             // The common case: the whole tile lies in the current row and inside the safe
             // disc. Its points are computed in vectors with the scalar operations: the column
             // as a double (exact, and so is adding the lane's offset), times dx, plus xmin.
@@ -536,7 +541,7 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
                         let xx = S::mul(vx[k], vx[k]);
                         let yy = S::mul(vy[k], vy[k]);
                         let xy = S::mul(vx[k], vy[k]);
-                        vn[k] = S::add(vn[k], S::lt_one(S::add(xx, yy), four));
+                        vn[k] = S::count_below(vn[k], S::add(xx, yy), four);
                         vx[k] = S::add(S::sub(xx, yy), vcx[k]);
                         vy[k] = S::add(S::add(xy, xy), vcy[k]);
                     }
@@ -564,7 +569,7 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
                 }
             }
             for (k, &n) in vn.iter().enumerate() {
-                S::store(counts.as_mut_ptr().add(k * S::LANES), n);
+                S::store_counts(counts.as_mut_ptr().add(k * S::LANES), n);
             }
             match contiguous {
                 Some(first) => {

@@ -14,6 +14,7 @@ pub struct Avx2;
 unsafe impl Simd for Avx2 {
     const LANES: usize = 4;
     type V = __m256d;
+    type Counts = __m256i;
     #[inline(always)]
     unsafe fn splat(x: f64) -> __m256d {
         unsafe { _mm256_set1_pd(x) }
@@ -51,8 +52,17 @@ unsafe impl Simd for Avx2 {
         unsafe { _mm256_blendv_pd(f, t, _mm256_cmp_pd::<_CMP_GE_OQ>(a, b)) }
     }
     #[inline(always)]
-    unsafe fn lt_one(a: __m256d, b: __m256d) -> __m256d {
-        unsafe { _mm256_and_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(a, b), _mm256_set1_pd(1.0)) }
+    unsafe fn zero_counts() -> __m256i {
+        unsafe { _mm256_setzero_si256() }
+    }
+    #[inline(always)]
+    unsafe fn count_below(n: __m256i, a: __m256d, b: __m256d) -> __m256i {
+        // The compare leaves -1 (all ones) in the lanes to count: one subtraction counts them.
+        unsafe { _mm256_sub_epi64(n, _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_LT_OQ>(a, b))) }
+    }
+    #[inline(always)]
+    unsafe fn store_counts(p: *mut u64, n: __m256i) {
+        unsafe { _mm256_storeu_si256(p.cast(), n) }
     }
 }
 
@@ -63,6 +73,7 @@ pub struct Avx512;
 unsafe impl Simd for Avx512 {
     const LANES: usize = 8;
     type V = __m512d;
+    type Counts = __m512i;
     #[inline(always)]
     unsafe fn splat(x: f64) -> __m512d {
         unsafe { _mm512_set1_pd(x) }
@@ -100,8 +111,19 @@ unsafe impl Simd for Avx512 {
         unsafe { _mm512_mask_blend_pd(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(a, b), f, t) }
     }
     #[inline(always)]
-    unsafe fn lt_one(a: __m512d, b: __m512d) -> __m512d {
-        unsafe { _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, b), _mm512_set1_pd(1.0)) }
+    unsafe fn zero_counts() -> __m512i {
+        unsafe { _mm512_setzero_si512() }
+    }
+    #[inline(always)]
+    unsafe fn count_below(n: __m512i, a: __m512d, b: __m512d) -> __m512i {
+        unsafe {
+            let below = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(a, b);
+            _mm512_mask_add_epi64(n, below, n, _mm512_set1_epi64(1))
+        }
+    }
+    #[inline(always)]
+    unsafe fn store_counts(p: *mut u64, n: __m512i) {
+        unsafe { _mm512_storeu_si512(p.cast(), n) }
     }
 }
 
