@@ -11,6 +11,7 @@ mod neon;
 mod portable;
 mod scalar;
 mod simd;
+mod trap;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86;
 
@@ -184,8 +185,10 @@ impl Kernel {
 }
 
 /// Whether a kernel may skip work it can prove would not change a count: an orbit that comes
-/// back to a value it held before, bit for bit, is periodic and never escapes, so it is
-/// counted as max-iter at once. The scalar kernel never skips.
+/// back to a value it held before, bit for bit, is periodic and never escapes, and so is one
+/// that enters a disc around the attracting fixed point of a main-cardioid point that the
+/// rounded step provably maps into itself (`trap`); either is counted as max-iter at once.
+/// The scalar kernel never skips.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Shortcuts {
     #[default]

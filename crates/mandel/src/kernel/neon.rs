@@ -36,6 +36,21 @@ unsafe impl Simd for Neon {
         unsafe { vmulq_f64(a, b) }
     }
     #[inline(always)]
+    unsafe fn div(a: float64x2_t, b: float64x2_t) -> float64x2_t {
+        unsafe { vdivq_f64(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sqrt(a: float64x2_t) -> float64x2_t {
+        unsafe { vsqrtq_f64(a) }
+    }
+    #[inline(always)]
+    unsafe fn le_mask(a: float64x2_t, b: float64x2_t) -> u32 {
+        unsafe {
+            let m = vcleq_f64(a, b);
+            (vgetq_lane_u64::<0>(m) & 1) as u32 | ((vgetq_lane_u64::<1>(m) & 1) as u32) << 1
+        }
+    }
+    #[inline(always)]
     unsafe fn eq_mask(a: float64x2_t, b: float64x2_t) -> u32 {
         unsafe {
             let m = vceqq_f64(a, b);

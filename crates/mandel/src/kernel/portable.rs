@@ -42,6 +42,18 @@ unsafe impl Simd for Portable {
         map2(a, b, |a, b| a * b)
     }
     #[inline(always)]
+    unsafe fn div(a: Self::V, b: Self::V) -> Self::V {
+        map2(a, b, |a, b| a / b)
+    }
+    #[inline(always)]
+    unsafe fn sqrt(a: Self::V) -> Self::V {
+        a.map(f64::sqrt)
+    }
+    #[inline(always)]
+    unsafe fn le_mask(a: Self::V, b: Self::V) -> u32 {
+        (0..L).fold(0, |m, i| m | (u32::from(a[i] <= b[i]) << i))
+    }
+    #[inline(always)]
     unsafe fn eq_mask(a: Self::V, b: Self::V) -> u32 {
         (0..L).fold(0, |m, i| m | (u32::from(a[i] == b[i]) << i))
     }

@@ -124,6 +124,24 @@ fn periodic_orbits_stop_early_with_the_same_counts() {
 }
 
 #[test]
+fn views_across_the_edge_of_the_main_cardioid() {
+    // Where the trap discs shrink to nothing: the cusp, the bulbs' attachment points, a
+    // spiral on the edge; each at limits of both strategies.
+    let views = [
+        view(0.2499, 0.2501, -0.0001, 0.0001, 23, 11),
+        view(-0.7501, -0.7499, -0.0001, 0.0001, 23, 11),
+        view(-0.126, -0.124, 0.648, 0.65, 23, 11),
+        view(0.27, 0.29, 0.52, 0.54, 23, 11),
+        view(-0.8, 0.3, -0.7, 0.7, 47, 31),
+    ];
+    for vp in &views {
+        for max_iter in [1, 8, 50, 128, 129, 5000] {
+            assert_all_kernels_agree(vp, max_iter);
+        }
+    }
+}
+
+#[test]
 fn max_iter_around_whole_blocks_of_the_refilling_strategy() {
     // The refilling strategy runs whole blocks and throws away the steps past max-iter.
     let first = super::simd::COUNTING_MAX_ITER + 1;

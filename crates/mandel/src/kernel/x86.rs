@@ -40,6 +40,18 @@ unsafe impl Simd for Avx2 {
         unsafe { _mm256_mul_pd(a, b) }
     }
     #[inline(always)]
+    unsafe fn div(a: __m256d, b: __m256d) -> __m256d {
+        unsafe { _mm256_div_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sqrt(a: __m256d) -> __m256d {
+        unsafe { _mm256_sqrt_pd(a) }
+    }
+    #[inline(always)]
+    unsafe fn le_mask(a: __m256d, b: __m256d) -> u32 {
+        unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LE_OQ>(a, b)) as u32 }
+    }
+    #[inline(always)]
     unsafe fn nlt_mask(a: __m256d, b: __m256d) -> u32 {
         unsafe { _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_NLT_UQ>(a, b)) as u32 }
     }
@@ -97,6 +109,18 @@ unsafe impl Simd for Avx512 {
     #[inline(always)]
     unsafe fn mul(a: __m512d, b: __m512d) -> __m512d {
         unsafe { _mm512_mul_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn div(a: __m512d, b: __m512d) -> __m512d {
+        unsafe { _mm512_div_pd(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sqrt(a: __m512d) -> __m512d {
+        unsafe { _mm512_sqrt_pd(a) }
+    }
+    #[inline(always)]
+    unsafe fn le_mask(a: __m512d, b: __m512d) -> u32 {
+        unsafe { u32::from(_mm512_cmp_pd_mask::<_CMP_LE_OQ>(a, b)) }
     }
     #[inline(always)]
     unsafe fn nlt_mask(a: __m512d, b: __m512d) -> u32 {
