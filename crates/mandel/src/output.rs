@@ -314,9 +314,12 @@ fn write_pbm(grid: &Grid, max_iter: u32, out: &mut impl Write) -> io::Result<()>
 
 /// One PBM line: a set bit (black) for each point in the set.
 fn pack_pbm_row(row: &[u32], max_iter: u32, packed: &mut [u8]) {
-    packed.fill(0);
-    for (i, _) in row.iter().enumerate().filter(|&(_, &c)| c >= max_iter) {
-        packed[i / 8] |= 0x80 >> (i % 8);
+    // Without a branch per pixel: which pixels are black is as unpredictable as the picture.
+    for (byte, pixels) in packed.iter_mut().zip(row.chunks(8)) {
+        *byte = pixels
+            .iter()
+            .enumerate()
+            .fold(0, |b, (i, &c)| b | u8::from(c >= max_iter) << (7 - i));
     }
 }
 
