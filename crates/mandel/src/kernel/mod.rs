@@ -145,7 +145,7 @@ impl Kernel {
         shortcuts: Shortcuts,
         out: &mut [u32],
     ) {
-        let cycles = shortcuts == Shortcuts::On;
+        let skip = shortcuts == Shortcuts::On;
         let width = viewport.width() as usize;
         assert!(
             out.len().is_multiple_of(width)
@@ -165,19 +165,19 @@ impl Kernel {
             }
             // SAFETY: plain Rust behind the trait.
             Kernel::Portable => unsafe {
-                simd::render::<portable::Portable, 4, 4>(viewport, first_row, max_iter, cycles, out)
+                simd::render::<portable::Portable, 4, 4>(viewport, first_row, max_iter, skip, out)
             },
             // SAFETY: availability was asserted above.
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Kernel::Avx2 => unsafe {
-                x86::render_span_avx2(viewport, first_row, max_iter, cycles, out)
+                x86::render_span_avx2(viewport, first_row, max_iter, skip, out)
             },
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Kernel::Avx512 => unsafe {
-                x86::render_span_avx512(viewport, first_row, max_iter, cycles, out)
+                x86::render_span_avx512(viewport, first_row, max_iter, skip, out)
             },
             #[cfg(target_arch = "aarch64")]
-            Kernel::Neon => neon::render_span_neon(viewport, first_row, max_iter, cycles, out),
+            Kernel::Neon => neon::render_span_neon(viewport, first_row, max_iter, skip, out),
             #[allow(unreachable_patterns)]
             _ => unreachable!("availability was asserted"),
         }

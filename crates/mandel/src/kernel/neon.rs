@@ -96,9 +96,9 @@ pub fn render_span_neon(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
-    cycles: bool,
+    shortcuts: bool,
     out: &mut [u32],
 ) {
     // SAFETY: NEON is always present on aarch64.
-    unsafe { super::simd::render::<Neon, 8, 5>(vp, first_row, max_iter, cycles, out) }
+    unsafe { super::simd::render::<Neon, 8, 5>(vp, first_row, max_iter, shortcuts, out) }
 }

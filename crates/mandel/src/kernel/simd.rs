@@ -17,7 +17,9 @@
 //! - With shortcuts on, a lane whose z at a block's end equals, bit for bit, the z it held at
 //!   an earlier block's end (probed when its orbit is 1, 2, 4, ... blocks old) is periodic:
 //!   the arithmetic is deterministic, so the orbit repeats those values forever, and each of
-//!   them passed the test; it never escapes and its count is max-iter. This skips work only.
+//!   them passed the test; it never escapes and its count is max-iter. So is a lane whose z
+//!   lies in its point's trap disc (main cardioid only; see `trap`), at a block's end or
+//!   already at z = 0. This skips work only.
 //!
 //! Why a test at the end of a block sees every escape inside it: only points with
 //! `|c| < 2 - 2.5e-9` enter a vector (`cx*cx + cy*cy < SAFE_C2`); the rest are counted by the
@@ -160,6 +162,13 @@ struct Slots {
     /// taken when the orbit is 1, 2, 4, 8, ... blocks old (Brent's cycle detection).
     born: [u64; MAX_SLOTS],
     probe_at: [u64; MAX_SLOTS],
+    /// The trap disc of the slot's point (`trap`): centre, and the bound on the square
+    /// distance, -1 where there is none (no shortcuts, not in the main cardioid, idle).
+    disc_x: [f64; MAX_SLOTS],
+    disc_y: [f64; MAX_SLOTS],
+    disc_bound: [f64; MAX_SLOTS],
+    /// Whether proven shortcuts may count pixels before they reach max-iter.
+    shortcuts: bool,
 }
 
 impl Slots {
@@ -176,14 +185,27 @@ impl Slots {
         out: &mut [u32],
     ) {
         let (mut pixel, mut cx, mut cy) = (IDLE, 0.0, 0.0);
+        let mut disc = (0.0, 0.0, -1.0);
         while let Some((i, px_cx, px_cy)) = px.next() {
             if px_cx * px_cx + px_cy * px_cy >= SAFE_C2 {
                 out[i] = super::escape_time(px_cx, px_cy, max_iter);
                 continue;
             }
+            if self.shortcuts && trap::maybe_in_cardioid_at(px_cx, px_cy) {
+                disc = trap::disc_at(px_cx, px_cy);
+                let (dx, dy, bound) = disc;
+                // Deep inside, z = 0 already lies in the disc.
+                if dx * dx + dy * dy <= bound {
+                    out[i] = max_iter;
+                    continue;
+                }
+            } else {
+                disc = (0.0, 0.0, -1.0);
+            }
             (pixel, cx, cy) = (i, px_cx, px_cy);
             break;
         }
+        (self.disc_x[slot], self.disc_y[slot], self.disc_bound[slot]) = disc;
         self.pixel[slot] = pixel;
         self.start[slot] = step;
         self.x[slot] = 0.0;
@@ -209,7 +231,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
-    cycles: bool,
+    shortcuts: bool,
     out: &mut [u32],
 ) {
     let lanes = S::LANES * K;
@@ -226,6 +248,10 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
         probe_y: [f64::NAN; MAX_SLOTS],
         born: [0; MAX_SLOTS],
         probe_at: [u64::MAX; MAX_SLOTS],
+        disc_x: [0.0; MAX_SLOTS],
+        disc_y: [0.0; MAX_SLOTS],
+        disc_bound: [-1.0; MAX_SLOTS],
+        shortcuts,
     };
     for slot in 0..lanes {
         s.refill(slot, 0, 0, max_iter, &mut px, out);
@@ -268,7 +294,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
 
             // Blocks without a branch inside, until one ends with an escape, a cycle, or past a
             // deadline.
-            let (escaped, periodic, block_start) = loop {
+            let (escaped, bounded, block_start) = loop {
                 let block_start = step;
                 for k in 0..K {
                     let o = k * S::LANES;
@@ -286,18 +312,25 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                     escaped[k] = S::nlt_mask(r2, four);
                     any |= escaped[k];
                 }
-                // An orbit back on a value it held before (bit for bit) repeats forever, and every
-                // value in the loop passed the test: it never escapes. Each slot is probed when
-                // its orbit is 1, 2, 4, ... blocks old, so a cycle is seen within a few periods
-                // of its start.
-                let mut periodic = [0u32; K];
-                if cycles {
+                // Lanes proven never to escape. An orbit back on a value it held before (bit for
+                // bit) repeats forever, and every value in the loop passed the test. Each slot is
+                // probed when its orbit is 1, 2, 4, ... blocks old, so a cycle is seen within a
+                // few periods of its start. An orbit in its point's trap disc stays there.
+                let mut bounded = [0u32; K];
+                if shortcuts {
                     for k in 0..K {
                         let o = k * S::LANES;
                         let same_x = S::eq_mask(vx[k], S::load(s.probe_x.as_ptr().add(o)));
                         let same_y = S::eq_mask(vy[k], S::load(s.probe_y.as_ptr().add(o)));
-                        periodic[k] = same_x & same_y & !escaped[k];
-                        any |= periodic[k];
+                        let trapped = trap::inside::<S>(
+                            vx[k],
+                            vy[k],
+                            S::load(s.disc_x.as_ptr().add(o)),
+                            S::load(s.disc_y.as_ptr().add(o)),
+                            S::load(s.disc_bound.as_ptr().add(o)),
+                        );
+                        bounded[k] = (same_x & same_y | trapped) & !escaped[k];
+                        any |= bounded[k];
                     }
                     blocks += 1;
                     if blocks >= next_probe {
@@ -320,7 +353,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                     }
                 }
                 if any != 0 || step >= deadline {
-                    break (escaped, periodic, block_start);
+                    break (escaped, bounded, block_start);
                 }
             };
 
@@ -353,7 +386,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                             ),
                         };
                         s.refill(slot, step, blocks, max_iter, &mut px, out);
-                    } else if periodic[k] >> lane & 1 == 1 || step - s.start[slot] >= max_iter64 {
+                    } else if bounded[k] >> lane & 1 == 1 || step - s.start[slot] >= max_iter64 {
                         out[i] = max_iter;
                         s.refill(slot, step, blocks, max_iter, &mut px, out);
                     }
@@ -429,7 +462,7 @@ unsafe fn step_all<S: Simd, const K: usize>(
 
 /// Counts for the whole rows in `out`, the first of them being `first_row`, by whichever of the
 /// two vector strategies suits `max_iter`, with `K` vectors in flight when refilling and `KC`
-/// when counting; `cycles` lets orbits found periodic stop early.
+/// when counting; `shortcuts` lets orbits proven bounded (periodic, or trapped) stop early.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
@@ -438,15 +471,15 @@ pub unsafe fn render<S: Simd, const K: usize, const KC: usize>(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
-    cycles: bool,
+    shortcuts: bool,
     out: &mut [u32],
 ) {
     // SAFETY: passed on from the caller.
     unsafe {
         if max_iter <= COUNTING_MAX_ITER {
-            render_span_counting::<S, KC>(vp, first_row, max_iter, cycles, out)
+            render_span_counting::<S, KC>(vp, first_row, max_iter, shortcuts, out)
         } else {
-            render_span::<S, K>(vp, first_row, max_iter, cycles, out)
+            render_span::<S, K>(vp, first_row, max_iter, shortcuts, out)
         }
     }
 }

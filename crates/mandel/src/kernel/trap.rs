@@ -30,6 +30,7 @@
 //! Comparisons are ordered: a NaN anywhere (e.g. `0/0` on the real axis right of 1/4) means
 //! no disc.
 
+use super::portable::Portable;
 use super::simd::Simd;
 
 /// The disc of a vector of points `c`: its centre and the bound that [`inside`] tests the
@@ -98,18 +99,28 @@ pub unsafe fn maybe_in_cardioid<S: Simd>(cx: S::V, cy: S::V) -> u32 {
     }
 }
 
+/// [`disc`] of one point, for code that handles one lane at a time.
+pub fn disc_at(cx: f64, cy: f64) -> (f64, f64, f64) {
+    // SAFETY: the portable vector is plain Rust.
+    let (px, py, bound) = unsafe { disc::<Portable>([cx; 4], [cy; 4]) };
+    (px[0], py[0], bound[0])
+}
+
+/// [`maybe_in_cardioid`] of one point.
+pub fn maybe_in_cardioid_at(cx: f64, cy: f64) -> bool {
+    // SAFETY: the portable vector is plain Rust.
+    unsafe { maybe_in_cardioid::<Portable>([cx; 4], [cy; 4]) & 1 == 1 }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
-    use super::super::portable::Portable;
     use super::super::scalar::escape_time;
 
-    /// The disc of one point, computed in lane 0 of the portable vector.
     fn disc(cx: f64, cy: f64) -> Option<(f64, f64, f64)> {
-        // SAFETY: the portable vector is plain Rust.
-        let (px, py, bound) = unsafe { super::disc::<Portable>([cx; 4], [cy; 4]) };
-        (bound[0] >= 0.0).then_some((px[0], py[0], bound[0]))
+        let (px, py, bound) = super::disc_at(cx, cy);
+        (bound >= 0.0).then_some((px, py, bound))
     }
 
     fn step(x: f64, y: f64, cx: f64, cy: f64) -> (f64, f64) {

@@ -163,10 +163,10 @@ pub unsafe fn render_span_avx2(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
-    cycles: bool,
+    shortcuts: bool,
     out: &mut [u32],
 ) {
-    unsafe { super::simd::render::<Avx2, 5, 4>(vp, first_row, max_iter, cycles, out) }
+    unsafe { super::simd::render::<Avx2, 5, 4>(vp, first_row, max_iter, shortcuts, out) }
 }
 
 /// The AVX-512 kernel: 4 vectors of 8 lanes in flight in both strategies (32 registers hold
@@ -179,8 +179,8 @@ pub unsafe fn render_span_avx512(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
-    cycles: bool,
+    shortcuts: bool,
     out: &mut [u32],
 ) {
-    unsafe { super::simd::render::<Avx512, 4, 4>(vp, first_row, max_iter, cycles, out) }
+    unsafe { super::simd::render::<Avx512, 4, 4>(vp, first_row, max_iter, shortcuts, out) }
 }
