@@ -153,7 +153,8 @@ pub struct RenderArgs {
     /// neon. Every kernel gives the same counts.
     #[arg(long, env = mandel::kernel::KERNEL_ENV, default_value = "auto", value_parser = parse_kernel)]
     pub kernel: mandel::Kernel,
-    /// Do every iteration: no early stop for orbits proven periodic (same counts, slower).
+    /// Do every iteration: no early stop for orbits proven never to escape (periodic, or caught
+    /// near the main cardioid's fixed point); same counts, slower.
     #[arg(long)]
     pub no_shortcuts: bool,
     /// Output file, or - for standard output (then --format is required).
@@ -217,8 +218,8 @@ pub struct BenchArgs {
     /// Kernels to time, comma-separated (auto, scalar, portable, avx2, avx512, neon).
     #[arg(long, value_delimiter = ',', default_value = "auto", value_parser = parse_kernel)]
     pub kernels: Vec<mandel::Kernel>,
-    /// Do every iteration: no early stop for orbits proven periodic, so that iterations per
-    /// second and per cycle measure the kernel's raw speed.
+    /// Do every iteration: no early stop for orbits proven never to escape, so that iterations
+    /// per second and per cycle measure the kernel's raw speed.
     #[arg(long)]
     pub no_shortcuts: bool,
     /// Runs of each configuration; the table shows the minimum and the median.
