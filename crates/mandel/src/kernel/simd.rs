@@ -18,7 +18,8 @@
 //!   an earlier block's end (probed when its orbit is 1, 2, 4, ... blocks old) is periodic:
 //!   the arithmetic is deterministic, so the orbit repeats those values forever, and each of
 //!   them passed the test; it never escapes and its count is max-iter. So is a lane whose z
-//!   lies in its point's trap disc (main cardioid only; see `trap`), at a block's end or
+//!   lies in one of its point's trap discs (main cardioid and period-2 bulb; see `trap`), at a
+//!   block's end or
 //!   already at z = 0. This skips work only.
 //!
 //! Why a test at the end of a block sees every escape inside it: only points with
@@ -145,6 +146,61 @@ impl<'a> Pixels<'a> {
     }
 }
 
+/// No disc: nothing is inside.
+const NO_DISC: trap::Disc<f64> = (0.0, 0.0, -1.0);
+
+/// Up to two trap discs per lane (`trap`): the main cardioid's in the first, the period-2
+/// bulb's pair in both.
+struct Discs {
+    x: [[f64; MAX_SLOTS]; 2],
+    y: [[f64; MAX_SLOTS]; 2],
+    bound: [[f64; MAX_SLOTS]; 2],
+}
+
+impl Discs {
+    const NONE: Discs = Discs {
+        x: [[0.0; MAX_SLOTS]; 2],
+        y: [[0.0; MAX_SLOTS]; 2],
+        bound: [[-1.0; MAX_SLOTS]; 2],
+    };
+
+    fn set(&mut self, slot: usize, discs: [trap::Disc<f64>; 2]) {
+        for (i, (x, y, bound)) in discs.into_iter().enumerate() {
+            (self.x[i][slot], self.y[i][slot], self.bound[i][slot]) = (x, y, bound);
+        }
+    }
+
+    /// Bit i set when z in lane i of the vector whose first slot is `o` lies in one of the
+    /// lane's discs.
+    ///
+    /// # Safety
+    /// `o + S::LANES <= MAX_SLOTS`; the CPU must support the instructions `S` uses.
+    #[inline(always)]
+    unsafe fn inside<S: Simd>(&self, o: usize, x: S::V, y: S::V) -> u32 {
+        // SAFETY: passed on from the caller.
+        unsafe {
+            trap::inside::<S>(x, y, self.load::<S>(0, o))
+                | trap::inside::<S>(x, y, self.load::<S>(1, o))
+        }
+    }
+
+    /// Disc `i` of the vector whose first slot is `o`.
+    ///
+    /// # Safety
+    /// As for [`Discs::inside`].
+    #[inline(always)]
+    unsafe fn load<S: Simd>(&self, i: usize, o: usize) -> trap::Disc<S::V> {
+        // SAFETY: passed on from the caller.
+        unsafe {
+            (
+                S::load(self.x[i].as_ptr().add(o)),
+                S::load(self.y[i].as_ptr().add(o)),
+                S::load(self.bound[i].as_ptr().add(o)),
+            )
+        }
+    }
+}
+
 /// Per-lane state in memory, touched only between blocks (after an escape or at max-iter).
 struct Slots {
     pixel: [usize; MAX_SLOTS],
@@ -162,11 +218,8 @@ struct Slots {
     /// taken when the orbit is 1, 2, 4, 8, ... blocks old (Brent's cycle detection).
     born: [u64; MAX_SLOTS],
     probe_at: [u64; MAX_SLOTS],
-    /// The trap disc of the slot's point (`trap`): centre, and the bound on the square
-    /// distance, -1 where there is none (no shortcuts, not in the main cardioid, idle).
-    disc_x: [f64; MAX_SLOTS],
-    disc_y: [f64; MAX_SLOTS],
-    disc_bound: [f64; MAX_SLOTS],
+    /// The trap discs of the slots' points (none without shortcuts, and for idle slots).
+    discs: Discs,
     /// Whether proven shortcuts may count pixels before they reach max-iter.
     shortcuts: bool,
 }
@@ -185,27 +238,27 @@ impl Slots {
         out: &mut [u32],
     ) {
         let (mut pixel, mut cx, mut cy) = (IDLE, 0.0, 0.0);
-        let mut disc = (0.0, 0.0, -1.0);
+        let mut discs = [NO_DISC; 2];
         while let Some((i, px_cx, px_cy)) = px.next() {
             if px_cx * px_cx + px_cy * px_cy >= SAFE_C2 {
                 out[i] = super::escape_time(px_cx, px_cy, max_iter);
                 continue;
             }
-            if self.shortcuts && trap::maybe_in_cardioid_at(px_cx, px_cy) {
-                disc = trap::disc_at(px_cx, px_cy);
-                let (dx, dy, bound) = disc;
-                // Deep inside, z = 0 already lies in the disc.
-                if dx * dx + dy * dy <= bound {
+            discs = [NO_DISC; 2];
+            if self.shortcuts
+                && let Some(found) = trap::discs_at(px_cx, px_cy)
+            {
+                // Deep inside, z = 0 already lies in a disc.
+                if found.iter().any(|&(x, y, bound)| x * x + y * y <= bound) {
                     out[i] = max_iter;
                     continue;
                 }
-            } else {
-                disc = (0.0, 0.0, -1.0);
+                discs = found;
             }
             (pixel, cx, cy) = (i, px_cx, px_cy);
             break;
         }
-        (self.disc_x[slot], self.disc_y[slot], self.disc_bound[slot]) = disc;
+        self.discs.set(slot, discs);
         self.pixel[slot] = pixel;
         self.start[slot] = step;
         self.x[slot] = 0.0;
@@ -248,9 +301,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
         probe_y: [f64::NAN; MAX_SLOTS],
         born: [0; MAX_SLOTS],
         probe_at: [u64::MAX; MAX_SLOTS],
-        disc_x: [0.0; MAX_SLOTS],
-        disc_y: [0.0; MAX_SLOTS],
-        disc_bound: [-1.0; MAX_SLOTS],
+        discs: Discs::NONE,
         shortcuts,
     };
     for slot in 0..lanes {
@@ -322,13 +373,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                         let o = k * S::LANES;
                         let same_x = S::eq_mask(vx[k], S::load(s.probe_x.as_ptr().add(o)));
                         let same_y = S::eq_mask(vy[k], S::load(s.probe_y.as_ptr().add(o)));
-                        let trapped = trap::inside::<S>(
-                            vx[k],
-                            vy[k],
-                            S::load(s.disc_x.as_ptr().add(o)),
-                            S::load(s.disc_y.as_ptr().add(o)),
-                            S::load(s.disc_bound.as_ptr().add(o)),
-                        );
+                        let trapped = s.discs.inside::<S>(o, vx[k], vy[k]);
                         bounded[k] = (same_x & same_y | trapped) & !escaped[k];
                         any |= bounded[k];
                     }
@@ -496,7 +541,7 @@ pub const COUNTING_MAX_ITER: u32 = 128;
 /// comment shows, a lane that failed the test once fails it at every later step (it grows past
 /// 2 and, if it overflows, becomes infinite or NaN, and NaN is never `< 4`). Points outside the
 /// safe disc are counted by the scalar code and replaced in the tile by c = 4, which leaves at
-/// once. With `shortcuts`, a lane whose z lies in its point's trap disc (`trap`) at the start
+/// once. With `shortcuts`, a lane whose z lies in its main-cardioid trap disc (`trap`) at the start
 /// or at a block's end is counted max-iter, and the tile stops once every lane has escaped or
 /// is trapped.
 ///
@@ -578,19 +623,21 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
                 }
             }
             // Lanes whose orbit enters its point's trap disc never escape (see `trap`). Only
-            // tiles that may touch the main cardioid pay for the discs.
+            // tiles that may touch the main cardioid pay for discs. (The period-2 bulb's pair
+            // of discs takes more square roots than the few steps it saves at these limits
+            // cost: 0.92x on the Benchmarks Game workload in one A/B run.)
             let traps =
                 shortcuts && (0..K).any(|k| trap::maybe_in_cardioid::<S>(vcx[k], vcy[k]) != 0);
             let mut trapped = [0u32; K];
             if traps {
                 for k in 0..K {
                     let o = k * S::LANES;
-                    let (px, py, bound) = trap::disc::<S>(vcx[k], vcy[k]);
+                    let (px, py, bound) = trap::cardioid_disc::<S>(vcx[k], vcy[k]);
                     S::store(disc_x.as_mut_ptr().add(o), px);
                     S::store(disc_y.as_mut_ptr().add(o), py);
                     S::store(disc_bound.as_mut_ptr().add(o), bound);
                     // Deep inside, z = 0 already lies in the disc.
-                    trapped[k] = trap::inside::<S>(zero, zero, px, py, bound);
+                    trapped[k] = trap::inside::<S>(zero, zero, (px, py, bound));
                 }
             }
             let mut done = 0;
@@ -617,13 +664,12 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
                 if traps {
                     for k in 0..K {
                         let o = k * S::LANES;
-                        trapped[k] |= trap::inside::<S>(
-                            vx[k],
-                            vy[k],
+                        let disc = (
                             S::load(disc_x.as_ptr().add(o)),
                             S::load(disc_y.as_ptr().add(o)),
                             S::load(disc_bound.as_ptr().add(o)),
                         );
+                        trapped[k] |= trap::inside::<S>(vx[k], vy[k], disc);
                     }
                 }
                 let full = (1u32 << S::LANES) - 1;

@@ -124,15 +124,19 @@ fn periodic_orbits_stop_early_with_the_same_counts() {
 }
 
 #[test]
-fn views_across_the_edge_of_the_main_cardioid() {
+fn views_across_the_edges_of_the_main_cardioid_and_the_period_2_bulb() {
     // Where the trap discs shrink to nothing: the cusp, the bulbs' attachment points, a
-    // spiral on the edge; each at limits of both strategies.
+    // spiral on the edge, the period-2 bulb's far end and top; each at limits of both
+    // strategies.
     let views = [
         view(0.2499, 0.2501, -0.0001, 0.0001, 23, 11),
         view(-0.7501, -0.7499, -0.0001, 0.0001, 23, 11),
         view(-0.126, -0.124, 0.648, 0.65, 23, 11),
         view(0.27, 0.29, 0.52, 0.54, 23, 11),
         view(-0.8, 0.3, -0.7, 0.7, 47, 31),
+        view(-1.2501, -1.2499, -0.0001, 0.0001, 23, 11),
+        view(-1.001, -0.999, 0.249, 0.251, 23, 11),
+        view(-1.3, -0.7, -0.3, 0.3, 47, 31),
     ];
     for vp in &views {
         for max_iter in [1, 8, 50, 128, 129, 5000] {

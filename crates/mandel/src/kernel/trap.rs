@@ -29,17 +29,41 @@
 //!
 //! Comparisons are ordered: a NaN anywhere (e.g. `0/0` on the real axis right of 1/4) means
 //! no disc.
+//!
+//! The period-2 bulb gets a pair of discs that the step swaps. Its points c have an
+//! attracting 2-cycle a, b (`a + b = -1`, `a*b = c + 1`, `4|c + 1| < 1`). With a and b any
+//! complex numbers (computed as `(-1 ± sqrt(-3 - 4c)) / 2`), `e_a = a*a + c - b` and
+//! `e_b = b*b + c - a`, the same algebra gives, for `|z - a| <= ra`,
+//! `|z*z + c - b| <= |e_a| + ra (2|a| + ra)`, and for `|z - b| <= rb`,
+//! `|z*z + c - a| <= |e_b| + rb (2|b| + rb)`. So if, with the rounding `d` of a step (below
+//! 1e-14 for `|z| < 2`, `|c| < 2`),
+//!
+//! ```text
+//!   |e_a| + ra (2|a| + ra) + d <= rb   and   |e_b| + rb (2|b| + rb) + d <= ra,
+//! ```
+//!
+//! and both discs lie inside `|z| < 2`, an orbit in either disc stays in their union and never
+//! escapes. The radii are chosen (`ra = (1 - 4|a||b|) / (2 (2|a| + 2|b| + 1))`, `rb` the
+//! smallest the first inequality allows), then the inequalities are checked in doubles on
+//! upper bounds: every `|.|` is a rounded square root raised by a relative 1e-12 and, for the
+//! residuals, 1e-14; `d` is taken as 1e-13; `rb` is raised by a relative 1e-9, and the second
+//! inequality must hold with `ra` lowered by a relative 1e-9. Those margins are far above the
+//! relative rounding (a few 1e-16) of the handful of operations on non-negative values that
+//! compute each side. The lanes' test is as for the cardioid's disc.
 
 use super::portable::Portable;
 use super::simd::Simd;
 
-/// The disc of a vector of points `c`: its centre and the bound that [`inside`] tests the
-/// square distance against, or -1 (nothing is inside) where no disc is proven.
+/// A disc: its centre (x, y) and the bound that [`inside`] tests the square distance from it
+/// against, -1 (nothing is inside) where no disc is proven.
+pub type Disc<V> = (V, V, V);
+
+/// The main-cardioid disc of a vector of points `c`.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
-pub unsafe fn disc<S: Simd>(cx: S::V, cy: S::V) -> (S::V, S::V, S::V) {
+pub unsafe fn cardioid_disc<S: Simd>(cx: S::V, cy: S::V) -> Disc<S::V> {
     // SAFETY: passed on from the caller.
     unsafe {
         let (half, one, four) = (S::splat(0.5), S::splat(1.0), S::splat(4.0));
@@ -70,12 +94,117 @@ pub unsafe fn disc<S: Simd>(cx: S::V, cy: S::V) -> (S::V, S::V, S::V) {
     }
 }
 
+/// The period-2 bulb's pair of discs of a vector of points `c`, around a and around b.
+///
+/// # Safety
+/// The CPU must support the instructions `S` uses.
+#[inline(always)]
+pub unsafe fn bulb_discs<S: Simd>(cx: S::V, cy: S::V) -> [Disc<S::V>; 2] {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        let (zero, half, one, two) = (S::splat(0.0), S::splat(0.5), S::splat(1.0), S::splat(2.0));
+        let none = S::splat(-1.0);
+        // (Helpers are functions, not closures: a closure would not get the target features
+        // of the shim that inlines this, and its every intrinsic would become a call.)
+        // sqrt(-3 - 4c), principal branch, from real square roots.
+        let wx = S::sub(S::splat(-3.0), S::mul(S::splat(4.0), cx));
+        let wy = S::sub(zero, S::mul(S::splat(4.0), cy));
+        let m = S::sqrt(S::add(S::mul(wx, wx), S::mul(wy, wy)));
+        let sx = S::sqrt(S::mul(S::add(m, wx), half));
+        let sy = S::div(wy, S::add(sx, sx));
+        let (ax, ay) = (S::mul(S::sub(sx, one), half), S::mul(sy, half));
+        let (bx, by) = (
+            S::mul(S::sub(S::sub(zero, one), sx), half),
+            S::sub(zero, ay),
+        );
+        let (ea, eb) = (
+            residual::<S>(ax, ay, bx, by, cx, cy),
+            residual::<S>(bx, by, ax, ay, cx, cy),
+        );
+        let (a_abs, b_abs) = (abs_above::<S>(ax, ay), abs_above::<S>(bx, by));
+        let (a2, b2) = (S::mul(two, a_abs), S::mul(two, b_abs));
+        let d = S::splat(1e-13);
+        let ra = S::div(
+            S::sub(one, S::mul(a2, b2)),
+            S::mul(two, S::add(S::add(a2, b2), one)),
+        );
+        let rb = S::mul(
+            S::add(S::add(ea, d), S::mul(ra, S::add(a2, ra))),
+            S::splat(1.0 + 1e-9),
+        );
+        let need = S::add(S::add(eb, d), S::mul(rb, S::add(b2, rb)));
+        let ok = S::select_ge(ra, S::splat(f64::MIN_POSITIVE), one, none);
+        let ok = S::select_ge(S::mul(ra, S::splat(1.0 - 1e-9)), need, ok, none);
+        let limit = S::splat(1.9);
+        let ok = S::select_ge(limit, S::add(a_abs, ra), ok, none);
+        let ok = S::select_ge(limit, S::add(b_abs, rb), ok, none);
+        let shrink = S::splat(1.0 - 1e-12);
+        let bound_a = S::select_ge(ok, zero, S::mul(S::mul(ra, ra), shrink), none);
+        let bound_b = S::select_ge(ok, zero, S::mul(S::mul(rb, rb), shrink), none);
+        [(ax, ay, bound_a), (bx, by, bound_b)]
+    }
+}
+
+/// An upper bound on `|(x, y)|`.
+#[inline(always)]
+unsafe fn abs_above<S: Simd>(x: S::V, y: S::V) -> S::V {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        S::mul(
+            S::sqrt(S::add(S::mul(x, x), S::mul(y, y))),
+            S::splat(1.0 + 1e-12),
+        )
+    }
+}
+
+/// An upper bound on `|u*u + c - v|`.
+#[inline(always)]
+unsafe fn residual<S: Simd>(ux: S::V, uy: S::V, vx: S::V, vy: S::V, cx: S::V, cy: S::V) -> S::V {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        let ex = S::sub(S::add(S::sub(S::mul(ux, ux), S::mul(uy, uy)), cx), vx);
+        let xy = S::mul(ux, uy);
+        let ey = S::sub(S::add(S::add(xy, xy), cy), vy);
+        S::add(abs_above::<S>(ex, ey), S::splat(1e-14))
+    }
+}
+
+/// The discs of a vector of points: for a point of the main cardioid its disc and none, for
+/// one of the period-2 bulb its pair, for any other none. `cardioid` and `bulb` say whether any
+/// lane may lie in either (the other half of the work is skipped).
+///
+/// # Safety
+/// The CPU must support the instructions `S` uses.
+#[inline(always)]
+pub unsafe fn discs<S: Simd>(cx: S::V, cy: S::V, cardioid: bool, bulb: bool) -> [Disc<S::V>; 2] {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        let (zero, none) = (S::splat(0.0), S::splat(-1.0));
+        let mut first = (zero, zero, none);
+        if cardioid {
+            first = cardioid_disc::<S>(cx, cy);
+        }
+        let mut second = (zero, zero, none);
+        if bulb {
+            let [(ax, ay, bound_a), pair_b] = bulb_discs::<S>(cx, cy);
+            // No point has both; where the pair is proven, it replaces the (absent) disc.
+            first = (
+                S::select_ge(bound_a, zero, ax, first.0),
+                S::select_ge(bound_a, zero, ay, first.1),
+                S::select_ge(bound_a, zero, bound_a, first.2),
+            );
+            second = pair_b;
+        }
+        [first, second]
+    }
+}
+
 /// Bit i set when lane i's z lies in its disc (ordered: never for NaN).
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
-pub unsafe fn inside<S: Simd>(x: S::V, y: S::V, px: S::V, py: S::V, bound: S::V) -> u32 {
+pub unsafe fn inside<S: Simd>(x: S::V, y: S::V, (px, py, bound): Disc<S::V>) -> u32 {
     // SAFETY: passed on from the caller.
     unsafe {
         let (dx, dy) = (S::sub(x, px), S::sub(y, py));
@@ -84,7 +213,7 @@ pub unsafe fn inside<S: Simd>(x: S::V, y: S::V, px: S::V, py: S::V, bound: S::V)
 }
 
 /// Bit i set when lane i's point may lie in the main cardioid (the textbook test, without
-/// any rounding analysis): only tiles with such a lane pay for [`disc`].
+/// any rounding analysis): only tiles with such a lane pay for [`cardioid_disc`].
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
@@ -99,17 +228,35 @@ pub unsafe fn maybe_in_cardioid<S: Simd>(cx: S::V, cy: S::V) -> u32 {
     }
 }
 
-/// [`disc`] of one point, for code that handles one lane at a time.
-pub fn disc_at(cx: f64, cy: f64) -> (f64, f64, f64) {
-    // SAFETY: the portable vector is plain Rust.
-    let (px, py, bound) = unsafe { disc::<Portable>([cx; 4], [cy; 4]) };
-    (px[0], py[0], bound[0])
+/// Bit i set when lane i's point may lie in the period-2 bulb `|c + 1| < 1/4` (with room):
+/// only tiles with such a lane pay for [`bulb_discs`].
+///
+/// # Safety
+/// The CPU must support the instructions `S` uses.
+#[inline(always)]
+pub unsafe fn maybe_in_bulb<S: Simd>(cx: S::V, cy: S::V) -> u32 {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        let xq = S::add(cx, S::splat(1.0));
+        S::le_mask(S::add(S::mul(xq, xq), S::mul(cy, cy)), S::splat(0.0626))
+    }
 }
 
-/// [`maybe_in_cardioid`] of one point.
-pub fn maybe_in_cardioid_at(cx: f64, cy: f64) -> bool {
+/// [`discs`] of one point, for code that handles one lane at a time; None where the point
+/// lies in neither component.
+pub fn discs_at(cx: f64, cy: f64) -> Option<[Disc<f64>; 2]> {
+    let (vx, vy) = ([cx; 4], [cy; 4]);
     // SAFETY: the portable vector is plain Rust.
-    unsafe { maybe_in_cardioid::<Portable>([cx; 4], [cy; 4]) & 1 == 1 }
+    unsafe {
+        let cardioid = maybe_in_cardioid::<Portable>(vx, vy) & 1 == 1;
+        let bulb = maybe_in_bulb::<Portable>(vx, vy) & 1 == 1;
+        if !(cardioid || bulb) {
+            return None;
+        }
+        let lane0 = |(x, y, bound): Disc<[f64; 4]>| (x[0], y[0], bound[0]);
+        let [first, second] = discs::<Portable>(vx, vy, cardioid, bulb);
+        Some([lane0(first), lane0(second)])
+    }
 }
 
 #[cfg(test)]
@@ -117,10 +264,23 @@ mod tests {
     use proptest::prelude::*;
 
     use super::super::scalar::escape_time;
+    use super::Disc;
 
-    fn disc(cx: f64, cy: f64) -> Option<(f64, f64, f64)> {
-        let (px, py, bound) = super::disc_at(cx, cy);
-        (bound >= 0.0).then_some((px, py, bound))
+    fn proven(disc: Disc<f64>) -> bool {
+        disc.2 >= 0.0
+    }
+
+    /// The point's main-cardioid disc, if it has one (and no bulb pair).
+    fn cardioid(cx: f64, cy: f64) -> Option<Disc<f64>> {
+        let [first, second] = super::discs_at(cx, cy)?;
+        (proven(first) && !proven(second)).then_some(first)
+    }
+
+    /// The point's pair of period-2 discs, if it has one.
+    fn bulb(cx: f64, cy: f64) -> Option<[Disc<f64>; 2]> {
+        let [first, second] = super::discs_at(cx, cy)?;
+        assert!(proven(first) || !proven(second), "half a pair");
+        proven(second).then_some([first, second])
     }
 
     fn step(x: f64, y: f64, cx: f64, cy: f64) -> (f64, f64) {
@@ -128,8 +288,15 @@ mod tests {
         ((x * x - y * y) + cx, (xy + xy) + cy)
     }
 
+    /// Whether z lies in the disc whose bound is `bound`, given the true radius: the bound
+    /// less its safety margin, with a hair of room for this test's own rounding.
+    fn in_disc(x: f64, y: f64, (px, py, bound): Disc<f64>) -> bool {
+        let radius = (bound / (1.0 - 1e-12)).sqrt();
+        ((x - px).powi(2) + (y - py).powi(2)).sqrt() <= radius * (1.0 + 1e-9)
+    }
+
     #[test]
-    fn points_deep_inside_have_a_disc_and_points_outside_none() {
+    fn which_points_have_discs() {
         for (cx, cy) in [
             (0.0, 0.0),
             (-0.1, 0.05),
@@ -137,52 +304,80 @@ mod tests {
             (0.2, 0.0),
             (-0.7, 0.0),
         ] {
-            assert!(disc(cx, cy).is_some(), "{cx} {cy}");
+            assert!(cardioid(cx, cy).is_some(), "{cx} {cy}");
+            assert!(bulb(cx, cy).is_none(), "{cx} {cy}");
         }
-        // Outside the cardioid: right of the cusp (where the square root's real part is 0 and
-        // 0/0 appears), the period-2 bulb, the antenna, far away.
+        for (cx, cy) in [(-1.0, 0.0), (-1.1, 0.1), (-0.9, -0.15), (-1.2, 0.0)] {
+            assert!(bulb(cx, cy).is_some(), "{cx} {cy}");
+        }
+        // Outside both: right of the cusp (where the square root's real part is 0 and 0/0
+        // appears), where cardioid and bulb touch, the bulb's far edge, the antenna, far away.
         for (cx, cy) in [
             (0.26, 0.0),
             (0.3, 0.0),
-            (-1.0, 0.0),
+            (-0.75, 0.0),
+            (-1.25, 0.0),
+            (-1.3, 0.0),
             (-1.9, 0.0),
             (0.0, 1.0),
             (2.0, 2.0),
         ] {
-            assert!(disc(cx, cy).is_none(), "{cx} {cy}");
+            let discs = super::discs_at(cx, cy);
+            assert!(
+                discs.is_none_or(|d| d.iter().all(|&d| !proven(d))),
+                "{cx} {cy}"
+            );
         }
     }
 
     #[test]
-    fn orbits_of_interior_points_enter_their_disc() {
-        // c = -0.1 + 0.05i: the orbit from 0 is inside its disc within one block of steps.
-        let (cx, cy) = (-0.1, 0.05);
-        let (px, py, bound) = disc(cx, cy).unwrap();
-        let (mut x, mut y) = (0.0, 0.0);
-        for _ in 0..8 {
-            (x, y) = step(x, y, cx, cy);
+    fn orbits_of_interior_points_enter_their_discs() {
+        for (cx, cy) in [(-0.1, 0.05), (-1.05, 0.05)] {
+            let [first, second] = super::discs_at(cx, cy).unwrap();
+            let (mut x, mut y) = (0.0, 0.0);
+            for _ in 0..8 {
+                (x, y) = step(x, y, cx, cy);
+            }
+            assert!(in_disc(x, y, first) || in_disc(x, y, second), "{cx} {cy}");
         }
-        assert!((x - px).powi(2) + (y - py).powi(2) <= bound);
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
-        /// The claim itself: from any point of the disc, the rounded orbit stays in it (tested
-        /// against the true radius q/2, a hair above the bound) and never escapes.
+        /// The claim itself for the cardioid: from any point of the disc, the rounded orbit
+        /// stays in it and never escapes.
         #[test]
-        fn the_disc_maps_into_itself(
+        fn the_cardioid_disc_maps_into_itself(
             cx in -0.8f64..0.3, cy in -0.7f64..0.7,
             angle in 0.0f64..std::f64::consts::TAU, frac in 0.0f64..=1.0,
         ) {
-            if let Some((px, py, bound)) = disc(cx, cy) {
-                let radius = (bound / (1.0 - 1e-12)).sqrt();
-                let start = (bound.sqrt() * frac).min(bound.sqrt());
-                let (mut x, mut y) = (px + start * angle.cos(), py + start * angle.sin());
+            if let Some(disc) = cardioid(cx, cy) {
+                let start = disc.2.sqrt() * frac;
+                let (mut x, mut y) = (disc.0 + start * angle.cos(), disc.1 + start * angle.sin());
                 for _ in 0..2000 {
                     (x, y) = step(x, y, cx, cy);
-                    let d = ((x - px).powi(2) + (y - py).powi(2)).sqrt();
-                    prop_assert!(d <= radius * (1.0 + 1e-9), "left the disc: {d} > {radius}");
+                    prop_assert!(in_disc(x, y, disc), "left the disc at {x} {y}");
+                }
+                prop_assert_eq!(escape_time(cx, cy, 5000), 5000);
+            }
+        }
+
+        /// And for the bulb: from any point of either disc, the orbit alternates between them.
+        #[test]
+        fn the_bulb_discs_swap(
+            cx in -1.3f64..-0.7, cy in -0.3f64..0.3, from_b: bool,
+            angle in 0.0f64..std::f64::consts::TAU, frac in 0.0f64..=1.0,
+        ) {
+            if let Some(pair) = bulb(cx, cy) {
+                let mut which = usize::from(from_b);
+                let disc = pair[which];
+                let start = disc.2.sqrt() * frac;
+                let (mut x, mut y) = (disc.0 + start * angle.cos(), disc.1 + start * angle.sin());
+                for _ in 0..2000 {
+                    (x, y) = step(x, y, cx, cy);
+                    which = 1 - which;
+                    prop_assert!(in_disc(x, y, pair[which]), "left the discs at {x} {y}");
                 }
                 prop_assert_eq!(escape_time(cx, cy, 5000), 5000);
             }
