@@ -18,9 +18,8 @@
 //!   an earlier block's end (probed when its orbit is 1, 2, 4, ... blocks old) is periodic:
 //!   the arithmetic is deterministic, so the orbit repeats those values forever, and each of
 //!   them passed the test; it never escapes and its count is max-iter. So is a lane whose z
-//!   lies in one of its point's trap discs (main cardioid and period-2 bulb; see `trap`), at a
-//!   block's end or
-//!   already at z = 0. This skips work only.
+//!   lies in one of its point's trap discs (main cardioid and period-2 bulb; see `trap`), at
+//!   a block's end or already at z = 0. This skips work only.
 //!
 //! Why a test at the end of a block sees every escape inside it: only points with
 //! `|c| < 2 - 2.5e-9` enter a vector (`cx*cx + cy*cy < SAFE_C2`); the rest are counted by the
@@ -366,7 +365,8 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                 // Lanes proven never to escape. An orbit back on a value it held before (bit for
                 // bit) repeats forever, and every value in the loop passed the test. Each slot is
                 // probed when its orbit is 1, 2, 4, ... blocks old, so a cycle is seen within a
-                // few periods of its start. An orbit in its point's trap disc stays there.
+                // few periods of its start. An orbit in one of its point's trap discs stays in
+                // them.
                 let mut bounded = [0u32; K];
                 if shortcuts {
                     for k in 0..K {
@@ -541,9 +541,9 @@ pub const COUNTING_MAX_ITER: u32 = 128;
 /// comment shows, a lane that failed the test once fails it at every later step (it grows past
 /// 2 and, if it overflows, becomes infinite or NaN, and NaN is never `< 4`). Points outside the
 /// safe disc are counted by the scalar code and replaced in the tile by c = 4, which leaves at
-/// once. With `shortcuts`, a lane whose z lies in its main-cardioid trap disc (`trap`) at the start
-/// or at a block's end is counted max-iter, and the tile stops once every lane has escaped or
-/// is trapped.
+/// once. With `shortcuts`, a lane whose z lies in its main-cardioid trap disc (`trap`) at the
+/// start or at a block's end is counted max-iter, and the tile stops once every lane has
+/// escaped or is trapped.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
@@ -624,20 +624,20 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
             }
             // Lanes whose orbit enters its point's trap disc never escape (see `trap`). Only
             // tiles that may touch the main cardioid pay for discs. (The period-2 bulb's pair
-            // of discs takes more square roots than the few steps it saves at these limits
-            // cost: 0.92x on the Benchmarks Game workload in one A/B run.)
+            // of discs costs more in square roots than it saves in steps at these limits:
+            // 0.92x on the Benchmarks Game workload in one A/B run.)
             let traps =
                 shortcuts && (0..K).any(|k| trap::maybe_in_cardioid::<S>(vcx[k], vcy[k]) != 0);
             let mut trapped = [0u32; K];
             if traps {
                 for k in 0..K {
                     let o = k * S::LANES;
-                    let (px, py, bound) = trap::cardioid_disc::<S>(vcx[k], vcy[k]);
-                    S::store(disc_x.as_mut_ptr().add(o), px);
-                    S::store(disc_y.as_mut_ptr().add(o), py);
-                    S::store(disc_bound.as_mut_ptr().add(o), bound);
+                    let disc = trap::cardioid_disc::<S>(vcx[k], vcy[k]);
+                    S::store(disc_x.as_mut_ptr().add(o), disc.0);
+                    S::store(disc_y.as_mut_ptr().add(o), disc.1);
+                    S::store(disc_bound.as_mut_ptr().add(o), disc.2);
                     // Deep inside, z = 0 already lies in the disc.
-                    trapped[k] = trap::inside::<S>(zero, zero, (px, py, bound));
+                    trapped[k] = trap::inside::<S>(zero, zero, disc);
                 }
             }
             let mut done = 0;

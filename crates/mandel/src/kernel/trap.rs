@@ -1,5 +1,5 @@
-//! A proven shortcut for the main cardioid: a disc around the attracting fixed point that the
-//! kernel's rounded orbit, once inside, never leaves.
+//! Proven shortcuts for the main cardioid and the period-2 bulb: discs around the attracting
+//! fixed point or 2-cycle that the kernel's rounded orbit, once inside, never leaves.
 //!
 //! A point c of the main cardioid is `p - p*p` for a fixed point p of `z*z + c` with
 //! `|p| < 1/2`. Take any complex p (computed here as `(1 - sqrt(1 - 4c)) / 2`; its accuracy
