@@ -1,9 +1,11 @@
 //! Each kernel this CPU has on fixed workloads, one thread: iterations per second (criterion's
 //! throughput) and, printed first, the clock estimate that turns them into iterations per
-//! cycle. Run: `cargo bench -p mandel --bench kernels`.
+//! cycle. Every iteration is done (no shortcuts), so that the figures measure the kernels;
+//! `KERNEL+shortcuts` adds the default proven shortcuts, whose skipped iterations still count
+//! in the throughput. Run: `cargo bench -p mandel --bench kernels`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mandel::{Bounds, Kernel, Params, Viewport};
+use mandel::{Bounds, Kernel, Params, Shortcuts, Viewport};
 
 fn workloads() -> Vec<(&'static str, Params)> {
     let view = |xmin, xmax, ymin, ymax, w, h, max_iter| {
@@ -34,6 +36,11 @@ fn workloads() -> Vec<(&'static str, Params)> {
         ),
         ("mostly-inside", view(-0.6, 0.2, -0.4, 0.4, 256, 256, 2000)),
         ("mostly-escaping", view(-2.5, 2.5, 0.8, 2.0, 512, 128, 1000)),
+        // The Benchmarks Game's view and limit (the counting strategy), at 1/10 of its size.
+        (
+            "benchmarks-game-1600",
+            view(-1.5, 0.5, -1.0, 1.0, 1600, 1600, 50),
+        ),
     ]
 }
 
@@ -53,9 +60,19 @@ fn kernels(c: &mut Criterion) {
         group.throughput(Throughput::Elements(iterations));
         group.sample_size(10);
         for kernel in Kernel::available() {
-            group.bench_function(kernel.name(), |b| {
-                b.iter(|| kernel.render_rows(&vp, 0, params.max_iter, &mut out))
-            });
+            let variants = match kernel {
+                // The scalar kernel never skips: one run says it all.
+                Kernel::Scalar => vec![(Shortcuts::Off, kernel.name().to_string())],
+                _ => vec![
+                    (Shortcuts::Off, kernel.name().to_string()),
+                    (Shortcuts::On, format!("{}+shortcuts", kernel.name())),
+                ],
+            };
+            for (shortcuts, label) in variants {
+                group.bench_function(label, |b| {
+                    b.iter(|| kernel.render_rows_with(&vp, 0, params.max_iter, shortcuts, &mut out))
+                });
+            }
         }
         group.finish();
     }
