@@ -186,9 +186,10 @@ impl Kernel {
 
 /// Whether a kernel may skip work it can prove would not change a count: an orbit that comes
 /// back to a value it held before, bit for bit, is periodic and never escapes, and so is one
-/// that enters a disc around the attracting fixed point of a main-cardioid point that the
-/// rounded step provably maps into itself (`trap`); either is counted as max-iter at once.
-/// The scalar kernel never skips.
+/// that enters a disc around the attracting fixed point of a main-cardioid point, or one of a
+/// pair around the attracting 2-cycle of a period-2-bulb point, that the rounded step provably
+/// maps into itself (`trap`); either is counted as max-iter at once. The scalar kernel never
+/// skips.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Shortcuts {
     #[default]

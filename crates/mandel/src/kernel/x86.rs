@@ -9,7 +9,7 @@ use super::simd::Simd;
 
 pub struct Avx2;
 
-// SAFETY: only AVX instructions; the shims calling the generic body enable "avx2" and are
+// SAFETY: only AVX and AVX2 instructions; the shims calling the generic body enable "avx2" and are
 // called only after `is_x86_feature_detected!("avx2")`.
 unsafe impl Simd for Avx2 {
     const LANES: usize = 4;
