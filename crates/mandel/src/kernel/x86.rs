@@ -9,8 +9,8 @@ use super::simd::Simd;
 
 pub struct Avx2;
 
-// SAFETY: only AVX and AVX2 instructions; the shims calling the generic body enable "avx2" and are
-// called only after `is_x86_feature_detected!("avx2")`.
+// SAFETY: only AVX and AVX2 instructions; the shims calling the generic body enable "avx2"
+// and are called only after `is_x86_feature_detected!("avx2")`.
 unsafe impl Simd for Avx2 {
     const LANES: usize = 4;
     type V = __m256d;
