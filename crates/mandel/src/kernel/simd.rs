@@ -521,8 +521,10 @@ pub unsafe fn render<S: Simd, const K: usize, const KC: usize>(
 ) {
     // SAFETY: passed on from the caller.
     unsafe {
-        if max_iter <= COUNTING_MAX_ITER {
-            render_span_counting::<S, KC>(vp, first_row, max_iter, shortcuts, out)
+        if max_iter <= COUNTING_BULB_MIN_ITER {
+            render_span_counting::<S, KC, false>(vp, first_row, max_iter, shortcuts, out)
+        } else if max_iter <= COUNTING_MAX_ITER {
+            render_span_counting::<S, KC, true>(vp, first_row, max_iter, shortcuts, out)
         } else {
             render_span::<S, K>(vp, first_row, max_iter, shortcuts, out)
         }
@@ -539,6 +541,14 @@ pub unsafe fn render<S: Simd, const K: usize, const KC: usize>(
 /// at the default view; without shortcuts 1.13x (300) and 0.98x (1000) there.
 pub const COUNTING_MAX_ITER: u32 = 512;
 
+/// Above this limit the counting strategy also uses the period-2 bulb's pair of trap discs:
+/// at the Benchmarks Game's 50 they cost more in square roots than they save (0.92x there),
+/// at 500 they make a view of the bulb 7.2x faster and the Benchmarks Game view at max-iter
+/// 256 1.09x (one A/B run each). Below it the strategy is compiled without them, which the
+/// Benchmarks Game workload also needs (a build with the bulb's code present but unused ran
+/// it at 0.92x).
+const COUNTING_BULB_MIN_ITER: u32 = 128;
+
 /// Counts for the whole rows in `out` (the first being `first_row`), for small max-iter.
 ///
 /// Tiles of `LANES * K` neighbouring pixels run together from z = 0 until every lane has
@@ -547,14 +557,14 @@ pub const COUNTING_MAX_ITER: u32 = 512;
 /// comment shows, a lane that failed the test once fails it at every later step (it grows past
 /// 2 and, if it overflows, becomes infinite or NaN, and NaN is never `< 4`). Points outside the
 /// safe disc are counted by the scalar code and replaced in the tile by c = 4, which leaves at
-/// once. With `shortcuts`, a lane whose z lies in its main-cardioid trap disc (`trap`) at the
-/// start or at a block's end is counted max-iter, and the tile stops once every lane has
-/// escaped or is trapped.
+/// once. With `shortcuts`, a lane whose z lies in its main-cardioid trap disc (`trap`), or with
+/// `BULB` one of its period-2 bulb's pair, at the start or at a block's end is counted
+/// max-iter, and the tile stops once every lane has escaped or is trapped.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
-pub unsafe fn render_span_counting<S: Simd, const K: usize>(
+pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
@@ -570,6 +580,9 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
     let mut disc_x = [0.0f64; MAX_SLOTS];
     let mut disc_y = [0.0f64; MAX_SLOTS];
     let mut disc_bound = [0.0f64; MAX_SLOTS];
+    let mut disc2_x = [0.0f64; MAX_SLOTS];
+    let mut disc2_y = [0.0f64; MAX_SLOTS];
+    let mut disc2_bound = [0.0f64; MAX_SLOTS];
     let mut index = [IDLE; MAX_SLOTS];
     // SAFETY: offsets stay below `lanes <= MAX_SLOTS`; the caller vouches for the ISA.
     unsafe {
@@ -628,22 +641,33 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
                     vcy[k] = S::load(cy.as_ptr().add(k * S::LANES));
                 }
             }
-            // Lanes whose orbit enters its point's trap disc never escape (see `trap`). Only
-            // tiles that may touch the main cardioid pay for discs. (The period-2 bulb's pair
-            // of discs costs more in square roots than it saves in steps at these limits:
-            // 0.92x on the Benchmarks Game workload in one A/B run.)
-            let traps =
-                shortcuts && (0..K).any(|k| trap::maybe_in_cardioid::<S>(vcx[k], vcy[k]) != 0);
+            // Lanes whose orbit enters one of its point's trap discs never escape (see `trap`).
+            // Only tiles that may touch the main cardioid, or with `BULB` the period-2 bulb,
+            // pay for discs.
+            let (mut cardioid, mut bulb) = (false, false);
+            if shortcuts {
+                for k in 0..K {
+                    cardioid |= trap::maybe_in_cardioid::<S>(vcx[k], vcy[k]) != 0;
+                    bulb |= BULB && trap::maybe_in_bulb::<S>(vcx[k], vcy[k]) != 0;
+                }
+            }
+            let traps = cardioid || bulb;
             let mut trapped = [0u32; K];
             if traps {
                 for k in 0..K {
                     let o = k * S::LANES;
-                    let disc = trap::cardioid_disc::<S>(vcx[k], vcy[k]);
+                    let [disc, second] = trap::discs::<S>(vcx[k], vcy[k], cardioid, bulb);
                     S::store(disc_x.as_mut_ptr().add(o), disc.0);
                     S::store(disc_y.as_mut_ptr().add(o), disc.1);
                     S::store(disc_bound.as_mut_ptr().add(o), disc.2);
                     // Deep inside, z = 0 already lies in the disc.
                     trapped[k] = trap::inside::<S>(zero, zero, disc);
+                    if bulb {
+                        S::store(disc2_x.as_mut_ptr().add(o), second.0);
+                        S::store(disc2_y.as_mut_ptr().add(o), second.1);
+                        S::store(disc2_bound.as_mut_ptr().add(o), second.2);
+                        trapped[k] |= trap::inside::<S>(zero, zero, second);
+                    }
                 }
             }
             let mut done = 0;
@@ -676,6 +700,14 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize>(
                             S::load(disc_bound.as_ptr().add(o)),
                         );
                         trapped[k] |= trap::inside::<S>(vx[k], vy[k], disc);
+                        if bulb {
+                            let second = (
+                                S::load(disc2_x.as_ptr().add(o)),
+                                S::load(disc2_y.as_ptr().add(o)),
+                                S::load(disc2_bound.as_ptr().add(o)),
+                            );
+                            trapped[k] |= trap::inside::<S>(vx[k], vy[k], second);
+                        }
                     }
                 }
                 let full = (1u32 << S::LANES) - 1;

@@ -139,7 +139,7 @@ fn views_across_the_edges_of_the_main_cardioid_and_the_period_2_bulb() {
         view(-1.3, -0.7, -0.3, 0.3, 47, 31),
     ];
     for vp in &views {
-        for max_iter in [1, 8, 50, 128, 512, 513, 5000] {
+        for max_iter in [1, 8, 50, 128, 129, 512, 513, 5000] {
             assert_all_kernels_agree(vp, max_iter);
         }
     }
