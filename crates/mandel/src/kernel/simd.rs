@@ -56,6 +56,8 @@ const SAFE_C2: f64 = 4.0 - 1e-8;
 /// the CPU has it (the per-ISA shims are `#[target_feature]` functions called after detection).
 pub unsafe trait Simd {
     const LANES: usize;
+    /// Up to this max-iter the counting strategy runs, above it the refilling one.
+    const COUNTING_MAX_ITER: u32 = COUNTING_MAX_ITER;
     type V: Copy;
     /// One 64-bit integer counter per lane.
     type Counts: Copy;
@@ -523,7 +525,7 @@ pub unsafe fn render<S: Simd, const K: usize, const KC: usize>(
     unsafe {
         if max_iter <= COUNTING_BULB_MIN_ITER {
             render_span_counting::<S, KC, false>(vp, first_row, max_iter, shortcuts, out)
-        } else if max_iter <= COUNTING_MAX_ITER {
+        } else if max_iter <= S::COUNTING_MAX_ITER {
             render_span_counting::<S, KC, true>(vp, first_row, max_iter, shortcuts, out)
         } else {
             render_span::<S, K>(vp, first_row, max_iter, shortcuts, out)
@@ -531,15 +533,19 @@ pub unsafe fn render<S: Simd, const K: usize, const KC: usize>(
     }
 }
 
-/// Up to this limit, [`render_span_counting`] beats the refilling kernel: most pixels finish
+/// Up to this limit (by default: see [`Simd::COUNTING_MAX_ITER`]), [`render_span_counting`]
+/// beats the refilling kernel: most pixels finish
 /// within a few blocks, so a refill's scalar bookkeeping (replay, reload, the next pixel's
 /// trap discs: about 125 cycles per pixel that escapes) costs more than a tile's idle lanes,
 /// and inside the main cardioid the trap disc stops a tile as early as it stops a lane.
-/// Measured on one core of an AVX2 Zen 3, counting against refilling, one A/B run each:
-/// 3.3x (max-iter 200), 2.2x (500), 1.2x (1000) on the Benchmarks Game view; 1.27x (500),
-/// 1.09x (1000), 0.91x (2000) on a seahorse-valley zoom; 2.0x (200), 1.2x (1000), 0.85x (2000)
-/// at the default view; without shortcuts 1.13x (300) and 0.98x (1000) there.
-pub const COUNTING_MAX_ITER: u32 = 512;
+/// Measured on one core of an AVX2 Zen 3, counting against refilling, one A/B run each
+/// (before the counting strategy had the bulb's discs): 3.3x (max-iter 200), 2.2x (500), 1.2x
+/// (1000) on the Benchmarks Game view; 1.27x (500), 1.09x (1000), 0.91x (2000) on a
+/// seahorse-valley zoom; 2.0x (200), 1.2x (1000), 0.85x (2000) at the default view; without
+/// shortcuts 1.13x (300) and 0.98x (1000) there. With them, raising this from 512 to 1000
+/// gave 1.74x and 1.42x at the default view at 800 and 1000, 1.05x and 1.22x on the seahorse
+/// zoom, and 1.07x or more on the seed's 400x400 picture (1.0x without shortcuts).
+pub const COUNTING_MAX_ITER: u32 = 1000;
 
 /// Above this limit the counting strategy also uses the period-2 bulb's pair of trap discs:
 /// at the Benchmarks Game's 50 they cost more in square roots than they save (0.92x there),
