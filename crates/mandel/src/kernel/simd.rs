@@ -245,7 +245,6 @@ impl Slots {
                 out[i] = super::escape_time(px_cx, px_cy, max_iter);
                 continue;
             }
-            discs = [NO_DISC; 2];
             if self.shortcuts
                 && let Some(found) = trap::discs_at(px_cx, px_cy)
             {

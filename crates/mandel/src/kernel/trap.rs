@@ -63,7 +63,7 @@ pub type Disc<V> = (V, V, V);
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
-pub unsafe fn cardioid_disc<S: Simd>(cx: S::V, cy: S::V) -> Disc<S::V> {
+unsafe fn cardioid_disc<S: Simd>(cx: S::V, cy: S::V) -> Disc<S::V> {
     // SAFETY: passed on from the caller.
     unsafe {
         let (half, one, four) = (S::splat(0.5), S::splat(1.0), S::splat(4.0));
@@ -99,7 +99,7 @@ pub unsafe fn cardioid_disc<S: Simd>(cx: S::V, cy: S::V) -> Disc<S::V> {
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
-pub unsafe fn bulb_discs<S: Simd>(cx: S::V, cy: S::V) -> [Disc<S::V>; 2] {
+unsafe fn bulb_discs<S: Simd>(cx: S::V, cy: S::V) -> [Disc<S::V>; 2] {
     // SAFETY: passed on from the caller.
     unsafe {
         let (zero, half, one, two) = (S::splat(0.0), S::splat(0.5), S::splat(1.0), S::splat(2.0));
