@@ -185,6 +185,20 @@ impl Discs {
         }
     }
 
+    /// Stores `disc` as disc `i` of the vector whose first slot is `o`.
+    ///
+    /// # Safety
+    /// As for [`Discs::inside`].
+    #[inline(always)]
+    unsafe fn store<S: Simd>(&mut self, i: usize, o: usize, (x, y, bound): trap::Disc<S::V>) {
+        // SAFETY: passed on from the caller.
+        unsafe {
+            S::store(self.x[i].as_mut_ptr().add(o), x);
+            S::store(self.y[i].as_mut_ptr().add(o), y);
+            S::store(self.bound[i].as_mut_ptr().add(o), bound);
+        }
+    }
+
     /// Disc `i` of the vector whose first slot is `o`.
     ///
     /// # Safety
@@ -582,12 +596,7 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
     let mut cx = [0.0f64; MAX_SLOTS];
     let mut cy = [0.0f64; MAX_SLOTS];
     let mut counts = [0u64; MAX_SLOTS];
-    let mut disc_x = [0.0f64; MAX_SLOTS];
-    let mut disc_y = [0.0f64; MAX_SLOTS];
-    let mut disc_bound = [0.0f64; MAX_SLOTS];
-    let mut disc2_x = [0.0f64; MAX_SLOTS];
-    let mut disc2_y = [0.0f64; MAX_SLOTS];
-    let mut disc2_bound = [0.0f64; MAX_SLOTS];
+    let mut discs = Discs::NONE;
     let mut index = [IDLE; MAX_SLOTS];
     // SAFETY: offsets stay below `lanes <= MAX_SLOTS`; the caller vouches for the ISA.
     unsafe {
@@ -662,15 +671,11 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
                 for k in 0..K {
                     let o = k * S::LANES;
                     let [disc, second] = trap::discs::<S>(vcx[k], vcy[k], cardioid, bulb);
-                    S::store(disc_x.as_mut_ptr().add(o), disc.0);
-                    S::store(disc_y.as_mut_ptr().add(o), disc.1);
-                    S::store(disc_bound.as_mut_ptr().add(o), disc.2);
+                    discs.store::<S>(0, o, disc);
                     // Deep inside, z = 0 already lies in the disc.
                     trapped[k] = trap::inside::<S>(zero, zero, disc);
                     if bulb {
-                        S::store(disc2_x.as_mut_ptr().add(o), second.0);
-                        S::store(disc2_y.as_mut_ptr().add(o), second.1);
-                        S::store(disc2_bound.as_mut_ptr().add(o), second.2);
+                        discs.store::<S>(1, o, second);
                         trapped[k] |= trap::inside::<S>(zero, zero, second);
                     }
                 }
@@ -699,19 +704,9 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
                 if traps {
                     for k in 0..K {
                         let o = k * S::LANES;
-                        let disc = (
-                            S::load(disc_x.as_ptr().add(o)),
-                            S::load(disc_y.as_ptr().add(o)),
-                            S::load(disc_bound.as_ptr().add(o)),
-                        );
-                        trapped[k] |= trap::inside::<S>(vx[k], vy[k], disc);
+                        trapped[k] |= trap::inside::<S>(vx[k], vy[k], discs.load::<S>(0, o));
                         if bulb {
-                            let second = (
-                                S::load(disc2_x.as_ptr().add(o)),
-                                S::load(disc2_y.as_ptr().add(o)),
-                                S::load(disc2_bound.as_ptr().add(o)),
-                            );
-                            trapped[k] |= trap::inside::<S>(vx[k], vy[k], second);
+                            trapped[k] |= trap::inside::<S>(vx[k], vy[k], discs.load::<S>(1, o));
                         }
                     }
                 }
