@@ -578,7 +578,9 @@ const COUNTING_BULB_MIN_ITER: u32 = 128;
 /// safe disc are counted by the scalar code and replaced in the tile by c = 4, which leaves at
 /// once. With `shortcuts`, a lane whose z lies in its main-cardioid trap disc (`trap`), or with
 /// `BULB` one of its period-2 bulb's pair, at the start or at a block's end is counted
-/// max-iter, and the tile stops once every lane has escaped or is trapped.
+/// max-iter, and the tile stops once every lane has escaped or is trapped. Tiles within one row
+/// share a cardioid disc proven for their whole stretch of it (`trap::cardioid_row_disc`) where
+/// one reaches that far: its three square roots and a division then serve many tiles.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
@@ -597,6 +599,7 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
     let mut cy = [0.0f64; MAX_SLOTS];
     let mut counts = [0u64; MAX_SLOTS];
     let mut discs = Discs::NONE;
+    let mut row_disc = trap::RowDisc::NONE;
     let mut index = [IDLE; MAX_SLOTS];
     // SAFETY: offsets stay below `lanes <= MAX_SLOTS`; the caller vouches for the ISA.
     unsafe {
@@ -615,6 +618,9 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
             // disc. Its points are computed in vectors with the scalar operations: the column
             // as a double (exact, and so is adding the lane's offset), times dx, plus xmin.
             let mut contiguous = None;
+            // A contiguous tile's row and its first and last lanes' real parts (the others lie
+            // between them: `col*dx + xmin` rounds monotonically in the column).
+            let mut row_span = None;
             if px.len - px.next >= lanes && (px.width - px.col) as usize >= lanes {
                 let base = f64::from(px.col);
                 let mut outside = 0;
@@ -627,6 +633,8 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
                 }
                 if outside == 0 {
                     contiguous = Some(px.next);
+                    let last = px.col + lanes as u32 - 1;
+                    row_span = Some((px.cy, vp.cx(px.col), vp.cx(last)));
                     px.skip(lanes);
                 }
             }
@@ -666,11 +674,31 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
                 }
             }
             let traps = cardioid || bulb;
+            // A contiguous tile of the cardioid alone shares one disc with its stretch of the
+            // row where it can (one construction for many tiles, not one per vector).
+            let mut shared = None;
+            if let Some((cy, first, last)) = row_span
+                && cardioid
+                && !bulb
+            {
+                if !row_disc.covers(cy, first, last) {
+                    let middle = 0.5 * (first + last);
+                    row_disc =
+                        trap::cardioid_row_disc::<S>(middle, cy).unwrap_or(trap::RowDisc::NONE);
+                }
+                if row_disc.covers(cy, first, last) {
+                    let (x, y, bound) = row_disc.disc;
+                    shared = Some((S::splat(x), S::splat(y), S::splat(bound)));
+                }
+            }
             let mut trapped = [0u32; K];
             if traps {
                 for k in 0..K {
                     let o = k * S::LANES;
-                    let [disc, second] = trap::discs::<S>(vcx[k], vcy[k], cardioid, bulb);
+                    let [disc, second] = match shared {
+                        Some(disc) => [disc, (zero, zero, S::splat(-1.0))],
+                        None => trap::discs::<S>(vcx[k], vcy[k], cardioid, bulb),
+                    };
                     discs.store::<S>(0, o, disc);
                     // Deep inside, z = 0 already lies in the disc.
                     trapped[k] = trap::inside::<S>(zero, zero, disc);

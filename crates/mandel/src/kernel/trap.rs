@@ -58,16 +58,16 @@ use super::simd::Simd;
 /// against, -1 (nothing is inside) where no disc is proven.
 pub type Disc<V> = (V, V, V);
 
-/// The main-cardioid disc of a vector of points `c`.
+/// The main-cardioid construction for a vector of points `c`: the centre p, q, `t` and the
+/// computed `|e|²` of the module comment.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
-unsafe fn cardioid_disc<S: Simd>(cx: S::V, cy: S::V) -> Disc<S::V> {
+unsafe fn cardioid_parts<S: Simd>(cx: S::V, cy: S::V) -> [S::V; 5] {
     // SAFETY: passed on from the caller.
     unsafe {
         let (half, one, four) = (S::splat(0.5), S::splat(1.0), S::splat(4.0));
-        let none = S::splat(-1.0);
         // sqrt(1 - 4c), principal branch, from real square roots.
         let wx = S::sub(one, S::mul(four, cx));
         let wy = S::sub(S::splat(0.0), S::mul(four, cy));
@@ -83,15 +83,100 @@ unsafe fn cardioid_disc<S: Simd>(cx: S::V, cy: S::V) -> Disc<S::V> {
         let p2 = S::add(S::mul(px, px), S::mul(py, py));
         let p_abs = S::sqrt(p2);
         let q = S::sub(S::sub(one, S::add(p_abs, p_abs)), S::splat(1e-15));
-        let qq = S::mul(q, q);
-        let t = S::sub(S::mul(qq, S::splat(0.125)), S::splat(1e-13));
-        let bound = S::mul(S::mul(qq, S::splat(0.25)), S::splat(1.0 - 1e-12));
+        let t = S::sub(S::mul(S::mul(q, q), S::splat(0.125)), S::splat(1e-13));
+        [px, py, q, t, e2]
+    }
+}
+
+/// The bound [`inside`] tests against for a disc of radius `q/2`.
+#[inline(always)]
+unsafe fn radius_bound<S: Simd>(q: S::V) -> S::V {
+    // SAFETY: passed on from the caller.
+    unsafe { S::mul(S::mul(S::mul(q, q), S::splat(0.25)), S::splat(1.0 - 1e-12)) }
+}
+
+/// The main-cardioid disc of a vector of points `c`.
+///
+/// # Safety
+/// The CPU must support the instructions `S` uses.
+#[inline(always)]
+unsafe fn cardioid_disc<S: Simd>(cx: S::V, cy: S::V) -> Disc<S::V> {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        let [px, py, q, t, e2] = cardioid_parts::<S>(cx, cy);
+        let none = S::splat(-1.0);
         let tiny = S::splat(f64::MIN_POSITIVE);
-        let bound = S::select_ge(q, tiny, bound, none);
+        let bound = S::select_ge(q, tiny, radius_bound::<S>(q), none);
         let bound = S::select_ge(t, tiny, bound, none);
         let bound = S::select_ge(S::mul(t, t), e2, bound, none);
         (px, py, bound)
     }
+}
+
+/// A main-cardioid disc proven for a stretch of one row: for every point whose imaginary
+/// part is `cy` and whose real part lies in `lo..=hi` (see [`cardioid_row_disc`]).
+#[derive(Clone, Copy, Debug)]
+pub struct RowDisc {
+    pub cy: f64,
+    pub lo: f64,
+    pub hi: f64,
+    pub disc: Disc<f64>,
+}
+
+impl RowDisc {
+    /// Covers no point.
+    pub const NONE: RowDisc = RowDisc {
+        cy: f64::NAN,
+        lo: f64::INFINITY,
+        hi: f64::NEG_INFINITY,
+        disc: (0.0, 0.0, -1.0),
+    };
+
+    /// Whether the disc is proven for every point of row `cy` with real part in
+    /// `first..=last`.
+    pub fn covers(&self, cy: f64, first: f64, last: f64) -> bool {
+        cy == self.cy && self.lo <= first && last <= self.hi
+    }
+}
+
+/// The main-cardioid disc of the point `(cx, cy)`, shared with the points of its row within
+/// a reach of it: None where the point has no disc, or one with no room to share.
+///
+/// Why it holds for a point `c' = c + δ` (δ real) of the row: with p, q and e those of c,
+/// `z*z + c' - p = (e + δ) + w (2p + w)`, so the module comment's argument goes through with
+/// `e + δ` in place of e (and `|c'| < 1` still: `|c| < 3/4` in the cardioid, `|δ| < 1/4`); it
+/// needs `|e + δ| + d <= q*q/4`. The computed e is within 2e-15 of the true one, and the
+/// computed `|e|` (the square root of its rounded square) within a relative 1e-15 of that, so
+/// with the reach `(q*q/4 - 1e-13) - sqrt(|e|²) (1 + 1e-12) - 1e-14`, every `|δ|` up to it
+/// (plus 3e-16, the rounding of `lo`, `hi` and the lanes' real parts at these magnitudes)
+/// leaves `|e + δ| + d` below `q*q/4` by more than 1e-14.
+///
+/// # Safety
+/// The CPU must support the instructions `S` uses.
+#[inline(always)]
+pub unsafe fn cardioid_row_disc<S: Simd>(cx: f64, cy: f64) -> Option<RowDisc> {
+    let mut lanes = [[0.0f64; 8]; 5];
+    // SAFETY: each store writes `S::LANES <= 8` doubles; the caller vouches for the ISA.
+    unsafe {
+        let parts = cardioid_parts::<S>(S::splat(cx), S::splat(cy));
+        for (lane, part) in lanes.iter_mut().zip(parts) {
+            S::store(lane.as_mut_ptr(), part);
+        }
+    }
+    let [px, py, q, t, e2] = lanes.map(|lane| lane[0]);
+    let reach = (q * q * 0.25 - 1e-13) - e2.sqrt() * (1.0 + 1e-12) - 1e-14;
+    // Ordered comparisons: NaN anywhere means no disc.
+    if !(q >= f64::MIN_POSITIVE && t >= f64::MIN_POSITIVE && reach > 0.0) {
+        return None;
+    }
+    // SAFETY: the portable vector is plain Rust.
+    let [bound, ..] = unsafe { radius_bound::<Portable>([q; 4]) };
+    Some(RowDisc {
+        cy,
+        lo: cx - reach,
+        hi: cx + reach,
+        disc: (px, py, bound),
+    })
 }
 
 /// The period-2 bulb's pair of discs of a vector of points `c`, around a and around b.
@@ -330,6 +415,39 @@ mod tests {
         }
     }
 
+    /// The row disc built for `(cx, cy)`, if any.
+    fn row_disc(cx: f64, cy: f64) -> Option<super::RowDisc> {
+        // SAFETY: the portable vector is plain Rust.
+        unsafe { super::cardioid_row_disc::<super::Portable>(cx, cy) }
+    }
+
+    #[test]
+    fn which_points_have_row_discs() {
+        for (cx, cy) in [(0.0, 0.0), (-0.1, 0.05), (-0.5, 0.3), (0.2, 0.0)] {
+            let shared = row_disc(cx, cy).unwrap();
+            // The point's own disc, shared over a stretch around it, and never the others'.
+            assert_eq!(Some(shared.disc), cardioid(cx, cy), "{cx} {cy}");
+            assert!(shared.lo < cx && cx < shared.hi);
+            assert!(shared.covers(cy, shared.lo, shared.hi));
+            assert!(!shared.covers(cy, shared.lo, shared.hi.next_up()));
+            assert!(!shared.covers(cy, shared.lo.next_down(), shared.hi));
+            assert!(!shared.covers(cy.next_up(), cx, cx));
+        }
+        // Deeper inside, more room.
+        let reach = |cx, cy| row_disc(cx, cy).map(|shared| shared.hi - cx).unwrap();
+        assert!(reach(0.0, 0.0) > reach(-0.5, 0.3));
+        for (cx, cy) in [
+            (0.26, 0.0),
+            (-0.75, 0.0),
+            (-1.0, 0.0),
+            (0.0, 1.0),
+            (2.0, 2.0),
+        ] {
+            assert!(row_disc(cx, cy).is_none(), "{cx} {cy}");
+        }
+        assert!(!super::RowDisc::NONE.covers(0.0, 0.0, 0.0));
+    }
+
     #[test]
     fn orbits_of_interior_points_enter_their_discs() {
         for (cx, cy) in [(-0.1, 0.05), (-1.05, 0.05)] {
@@ -360,6 +478,30 @@ mod tests {
                     prop_assert!(in_disc(x, y, disc), "left the disc at {x} {y}");
                 }
                 prop_assert_eq!(escape_time(cx, cy, 5000), 5000);
+            }
+        }
+
+        /// The claim for a row disc: for every point of its stretch of the row, from any
+        /// point of the disc, the rounded orbit stays in it.
+        #[test]
+        fn the_row_disc_maps_into_itself_along_its_stretch(
+            cx in -0.8f64..0.3, cy in -0.7f64..0.7, along in -1.0f64..=1.0,
+            angle in 0.0f64..std::f64::consts::TAU, frac in 0.0f64..=1.0,
+        ) {
+            if let Some(shared) = row_disc(cx, cy) {
+                // Points at the very ends of the stretch are drawn often.
+                let reach = shared.hi - cx;
+                let at = (cx + along.clamp(-0.9, 0.9) / 0.9 * reach)
+                    .clamp(shared.lo, shared.hi);
+                prop_assert!(shared.covers(cy, at, at));
+                let disc = shared.disc;
+                let start = disc.2.sqrt() * frac;
+                let (mut x, mut y) = (disc.0 + start * angle.cos(), disc.1 + start * angle.sin());
+                for _ in 0..2000 {
+                    (x, y) = step(x, y, at, cy);
+                    prop_assert!(in_disc(x, y, disc), "left the disc at {x} {y} for {at}");
+                }
+                prop_assert_eq!(escape_time(at, cy, 5000), 5000);
             }
         }
 
