@@ -235,6 +235,8 @@ struct Slots {
     probe_at: [u64; MAX_SLOTS],
     /// The trap discs of the slots' points (none without shortcuts, and for idle slots).
     discs: Discs,
+    /// The main-cardioid disc of the stretch of row that pixels were last taken from.
+    row_disc: trap::RowDisc,
     /// Whether proven shortcuts may count pixels before they reach max-iter.
     shortcuts: bool,
 }
@@ -260,7 +262,7 @@ impl Slots {
                 continue;
             }
             if self.shortcuts
-                && let Some(found) = trap::discs_at(px_cx, px_cy)
+                && let Some(found) = trap::discs_along(px_cx, px_cy, &mut self.row_disc)
             {
                 // Deep inside, z = 0 already lies in a disc.
                 if found.iter().any(|&(x, y, bound)| x * x + y * y <= bound) {
@@ -316,6 +318,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
         born: [0; MAX_SLOTS],
         probe_at: [u64::MAX; MAX_SLOTS],
         discs: Discs::NONE,
+        row_disc: trap::RowDisc::NONE,
         shortcuts,
     };
     for slot in 0..lanes {
