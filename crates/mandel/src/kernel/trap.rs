@@ -113,15 +113,19 @@ unsafe fn cardioid_disc<S: Simd>(cx: S::V, cy: S::V) -> Disc<S::V> {
     }
 }
 
-/// A main-cardioid disc proven for a stretch of one row: for every point whose imaginary
-/// part is `cy` and whose real part lies in `lo..=hi` (see [`cardioid_row_disc`]).
+/// Trap discs proven for a stretch of one row: for every point whose imaginary part is `cy`
+/// and whose real part lies in `lo..=hi` (see [`cardioid_row_disc`], [`bulb_row_discs`]).
 #[derive(Clone, Copy, Debug)]
 pub struct RowDisc {
     pub cy: f64,
     pub lo: f64,
     pub hi: f64,
-    pub disc: Disc<f64>,
+    /// A main-cardioid disc and none, or the period-2 bulb's pair.
+    pub discs: [Disc<f64>; 2],
 }
+
+/// A disc that nothing is inside.
+const NO_DISC: Disc<f64> = (0.0, 0.0, -1.0);
 
 impl RowDisc {
     /// Covers no point.
@@ -129,10 +133,10 @@ impl RowDisc {
         cy: f64::NAN,
         lo: f64::INFINITY,
         hi: f64::NEG_INFINITY,
-        disc: (0.0, 0.0, -1.0),
+        discs: [NO_DISC; 2],
     };
 
-    /// Whether the disc is proven for every point of row `cy` with real part in
+    /// Whether the discs are proven for every point of row `cy` with real part in
     /// `first..=last`.
     pub fn covers(&self, cy: f64, first: f64, last: f64) -> bool {
         cy == self.cy && self.lo <= first && last <= self.hi
@@ -175,16 +179,63 @@ pub unsafe fn cardioid_row_disc<S: Simd>(cx: f64, cy: f64) -> Option<RowDisc> {
         cy,
         lo: cx - reach,
         hi: cx + reach,
-        disc: (px, py, bound),
+        discs: [(px, py, bound), NO_DISC],
     })
 }
 
-/// The period-2 bulb's pair of discs of a vector of points `c`, around a and around b.
+/// The period-2 bulb's pair of discs of the point `(cx, cy)`, shared with the points of its
+/// row within a reach of it, the reach being the largest of `half * 4^i` (one per lane) for
+/// which the pair can be proven: None where not even `half` is possible.
+///
+/// Why it holds for a point `c' = c + δ` (δ real) of the row: with a and b those of c,
+/// `a*a + c' - b = e_a + δ` and `b*b + c' - a = e_b + δ`, so the module comment's
+/// inequalities, checked with `|e_a| + s` and `|e_b| + s` for upper bounds of the residuals,
+/// hold for every `|δ| <= s`; the discs' centres and their distance from 0 do not depend on δ,
+/// and `|c'| < 2` still. The stretch is `s - 1e-14` either side: the margin covers the
+/// rounding of `lo`, `hi` and the lanes' real parts (below 3e-16 at these magnitudes).
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
-unsafe fn bulb_discs<S: Simd>(cx: S::V, cy: S::V) -> [Disc<S::V>; 2] {
+pub unsafe fn bulb_row_discs<S: Simd>(cx: f64, cy: f64, half: f64) -> Option<RowDisc> {
+    let mut slack = [0.0f64; 8];
+    for (i, s) in slack.iter_mut().enumerate().take(S::LANES) {
+        *s = half * f64::from(1u32 << (2 * i)) + 1e-14;
+    }
+    let mut lanes = [[0.0f64; 8]; 6];
+    // SAFETY: each load and store covers `S::LANES <= 8` doubles; the caller vouches for the
+    // ISA.
+    unsafe {
+        let [(ax, ay, bound_a), (bx, by, bound_b)] =
+            bulb_discs::<S>(S::splat(cx), S::splat(cy), S::load(slack.as_ptr()));
+        for (lane, v) in lanes.iter_mut().zip([ax, ay, bound_a, bx, by, bound_b]) {
+            S::store(lane.as_mut_ptr(), v);
+        }
+    }
+    let [ax, ay, bound_a, bx, by, bound_b] = lanes;
+    // The slack grows with the lane, and a larger one is never easier to prove.
+    let widest = (0..S::LANES)
+        .rev()
+        .find(|&i| bound_a[i] >= 0.0 && bound_b[i] >= 0.0)?;
+    let reach = slack[widest] - 1e-14;
+    Some(RowDisc {
+        cy,
+        lo: cx - reach,
+        hi: cx + reach,
+        discs: [
+            (ax[widest], ay[widest], bound_a[widest]),
+            (bx[widest], by[widest], bound_b[widest]),
+        ],
+    })
+}
+
+/// The period-2 bulb's pair of discs of a vector of points `c`, around a and around b, with
+/// `slack` added to both residuals (see [`bulb_row_discs`]; zero for the points themselves).
+///
+/// # Safety
+/// The CPU must support the instructions `S` uses.
+#[inline(always)]
+unsafe fn bulb_discs<S: Simd>(cx: S::V, cy: S::V, slack: S::V) -> [Disc<S::V>; 2] {
     // SAFETY: passed on from the caller.
     unsafe {
         let (zero, half, one, two) = (S::splat(0.0), S::splat(0.5), S::splat(1.0), S::splat(2.0));
@@ -203,8 +254,8 @@ unsafe fn bulb_discs<S: Simd>(cx: S::V, cy: S::V) -> [Disc<S::V>; 2] {
             S::sub(zero, ay),
         );
         let (ea, eb) = (
-            residual::<S>(ax, ay, bx, by, cx, cy),
-            residual::<S>(bx, by, ax, ay, cx, cy),
+            S::add(residual::<S>(ax, ay, bx, by, cx, cy), slack),
+            S::add(residual::<S>(bx, by, ax, ay, cx, cy), slack),
         );
         let (a_abs, b_abs) = (abs_above::<S>(ax, ay), abs_above::<S>(bx, by));
         let (a2, b2) = (S::mul(two, a_abs), S::mul(two, b_abs));
@@ -271,7 +322,7 @@ pub unsafe fn discs<S: Simd>(cx: S::V, cy: S::V, cardioid: bool, bulb: bool) -> 
         }
         let mut second = (zero, zero, none);
         if bulb {
-            let [(ax, ay, bound_a), pair_b] = bulb_discs::<S>(cx, cy);
+            let [(ax, ay, bound_a), pair_b] = bulb_discs::<S>(cx, cy, zero);
             // No point has both; where the pair is proven, it replaces the (absent) disc.
             first = (
                 S::select_ge(bound_a, zero, ax, first.0),
@@ -327,26 +378,35 @@ pub unsafe fn maybe_in_bulb<S: Simd>(cx: S::V, cy: S::V) -> u32 {
     }
 }
 
-/// As [`discs_at`], for points taken along rows: a point of the main cardioid gets the row
-/// disc cached in `row` where that covers it, else one built for it (and cached in its place),
-/// so that most points cost a comparison instead of three square roots and a division.
-pub fn discs_along(cx: f64, cy: f64, row: &mut RowDisc) -> Option<[Disc<f64>; 2]> {
+/// As [`discs_at`], for points taken along rows `dx` apart: a point of the main cardioid or
+/// the period-2 bulb gets the row discs cached in `row` where they cover it, else ones built
+/// for it (and cached in their place), so that most points cost a comparison instead of
+/// square roots and divisions.
+pub fn discs_along(cx: f64, cy: f64, dx: f64, row: &mut RowDisc) -> Option<[Disc<f64>; 2]> {
     if !row.covers(cy, cx, cx) {
+        let (vx, vy) = ([cx; 4], [cy; 4]);
         // SAFETY: the portable vector is plain Rust.
         let shared = unsafe {
-            if maybe_in_cardioid::<Portable>([cx; 4], [cy; 4]) & 1 == 0 {
-                return discs_at(cx, cy);
+            let cardioid = maybe_in_cardioid::<Portable>(vx, vy) & 1 == 1;
+            let bulb = maybe_in_bulb::<Portable>(vx, vy) & 1 == 1;
+            let shared = if cardioid {
+                cardioid_row_disc::<Portable>(cx, cy)
+            } else {
+                None
+            };
+            match shared {
+                None if bulb => bulb_row_discs::<Portable>(cx, cy, dx),
+                shared => shared,
             }
-            cardioid_row_disc::<Portable>(cx, cy)
         };
-        // Without a row disc the point has no cardioid disc of its own either (that needs
-        // less room), but it may lie where the cardioid's and the bulb's tests overlap.
+        // Without row discs the point has none of its own either, but for a bulb pair that
+        // can be proven with no room at all to share.
         match shared {
             Some(shared) => *row = shared,
             None => return discs_at(cx, cy),
         }
     }
-    Some([row.disc, (0.0, 0.0, -1.0)])
+    Some(row.discs)
 }
 
 /// [`discs`] of one point, for code that handles one lane at a time; None where the point
@@ -448,7 +508,8 @@ mod tests {
         for (cx, cy) in [(0.0, 0.0), (-0.1, 0.05), (-0.5, 0.3), (0.2, 0.0)] {
             let shared = row_disc(cx, cy).unwrap();
             // The point's own disc, shared over a stretch around it, and never the others'.
-            assert_eq!(Some(shared.disc), cardioid(cx, cy), "{cx} {cy}");
+            assert_eq!(Some(shared.discs[0]), cardioid(cx, cy), "{cx} {cy}");
+            assert!(!proven(shared.discs[1]));
             assert!(shared.lo < cx && cx < shared.hi);
             assert!(shared.covers(cy, shared.lo, shared.hi));
             assert!(!shared.covers(cy, shared.lo, shared.hi.next_up()));
@@ -470,29 +531,73 @@ mod tests {
         assert!(!super::RowDisc::NONE.covers(0.0, 0.0, 0.0));
     }
 
+    /// The bulb's row discs built for `(cx, cy)` with `half` the narrowest reach, if any.
+    fn bulb_row(cx: f64, cy: f64, half: f64) -> Option<super::RowDisc> {
+        // SAFETY: the portable vector is plain Rust.
+        unsafe { super::bulb_row_discs::<super::Portable>(cx, cy, half) }
+    }
+
+    #[test]
+    fn which_points_have_bulb_row_discs() {
+        for (cx, cy) in [(-1.0, 0.0), (-1.1, 0.1), (-0.9, -0.15), (-1.2, 0.0)] {
+            let shared = bulb_row(cx, cy, 1e-6).unwrap();
+            assert!(shared.discs.iter().all(|&d| proven(d)), "{cx} {cy}");
+            // The point's own pair has the same centres, and radii at least as large.
+            let own = bulb(cx, cy).unwrap();
+            // (The first radius does not depend on the reach; the second is the smallest
+            // the first allows, so it grows with the reach.)
+            assert_eq!(shared.discs[0], own[0]);
+            let (s, o) = (shared.discs[1], own[1]);
+            assert!((s.0, s.1) == (o.0, o.1) && s.2 >= o.2);
+            // The reach is one of the candidates, 1e-6 times a power of 4.
+            let reach = shared.hi - cx;
+            let power = (reach / 1e-6).log(4.0);
+            assert!((power - power.round()).abs() < 1e-6, "{reach}");
+            assert!(shared.lo < cx && shared.covers(cy, shared.lo, shared.hi));
+        }
+        // Deep inside, the widest candidate; near the edge, a narrower one or none.
+        let reach = |cx: f64, cy, half| bulb_row(cx, cy, half).map(|shared| shared.hi - cx);
+        assert!((reach(-1.0, 0.0, 1e-6).unwrap() - 64e-6).abs() < 1e-12);
+        assert!(reach(-1.0, 0.0, 1e-3).unwrap() < 60e-3);
+        for (cx, cy) in [
+            (-0.75, 0.0),
+            (-1.25, 0.0),
+            (-1.3, 0.0),
+            (0.0, 0.0),
+            (-1.0, 0.3),
+        ] {
+            assert!(bulb_row(cx, cy, 1e-6).is_none(), "{cx} {cy}");
+        }
+    }
+
     #[test]
     fn points_along_a_row_share_its_disc() {
+        for cy in [0.3, 0.1] {
+            points_along_a_row_share_discs_at(cy);
+        }
+    }
+
+    fn points_along_a_row_share_discs_at(cy: f64) {
         let mut row = super::RowDisc::NONE;
-        let cy = 0.3;
-        // Along the row through the cardioid, from outside it into the bulb region and back.
+        // Along the row through the cardioid (and at 0.1 the bulb), from outside and back.
         let mut built = 0;
         for i in 0..=2000 {
-            let cx = -1.2 + f64::from(i) * 0.001;
-            let before = row.disc;
-            let along = super::discs_along(cx, cy, &mut row);
+            let cx = -1.3 + f64::from(i) * 0.001;
+            let before = row.discs;
+            let along = super::discs_along(cx, cy, 0.001, &mut row);
             if row.covers(cy, cx, cx) {
-                // The cached disc, proven for this point.
-                assert_eq!(along, Some([row.disc, (0.0, 0.0, -1.0)]), "{cx}");
-                built += usize::from(row.disc != before);
+                // The cached discs, proven for this point.
+                assert_eq!(along, Some(row.discs), "{cx}");
+                built += usize::from(row.discs != before);
             } else {
                 assert_eq!(along, super::discs_at(cx, cy), "{cx}");
             }
         }
         // Far fewer discs built than points given one.
-        assert!((1..200).contains(&built), "{built} discs");
+        assert!((1..400).contains(&built), "{built} discs");
         // A point of another row is not covered, and gets its own row's disc.
-        let (cx, other) = (0.0, 0.1);
-        let [disc, _] = super::discs_along(cx, other, &mut row).unwrap();
+        let (cx, other) = (0.0, cy - 0.2);
+        let [disc, _] = super::discs_along(cx, other, 0.001, &mut row).unwrap();
         assert!(row.covers(other, cx, cx) && !row.covers(cy, cx, cx));
         assert_eq!(Some(disc), cardioid(cx, other));
     }
@@ -543,12 +648,39 @@ mod tests {
                 let at = (cx + along.clamp(-0.9, 0.9) / 0.9 * reach)
                     .clamp(shared.lo, shared.hi);
                 prop_assert!(shared.covers(cy, at, at));
-                let disc = shared.disc;
+                let disc = shared.discs[0];
                 let start = disc.2.sqrt() * frac;
                 let (mut x, mut y) = (disc.0 + start * angle.cos(), disc.1 + start * angle.sin());
                 for _ in 0..2000 {
                     (x, y) = step(x, y, at, cy);
                     prop_assert!(in_disc(x, y, disc), "left the disc at {x} {y} for {at}");
+                }
+                prop_assert_eq!(escape_time(at, cy, 5000), 5000);
+            }
+        }
+
+        /// The claim for the bulb's row discs: for every point of their stretch of the row,
+        /// from any point of either disc, the orbit alternates between them.
+        #[test]
+        fn the_bulb_row_discs_swap_along_their_stretch(
+            cx in -1.3f64..-0.7, cy in -0.3f64..0.3, half_log in -9.0f64..-1.0,
+            along in -1.0f64..=1.0, from_b: bool,
+            angle in 0.0f64..std::f64::consts::TAU, frac in 0.0f64..=1.0,
+        ) {
+            if let Some(shared) = bulb_row(cx, cy, 10f64.powf(half_log)) {
+                let reach = shared.hi - cx;
+                let at = (cx + along.clamp(-0.9, 0.9) / 0.9 * reach)
+                    .clamp(shared.lo, shared.hi);
+                prop_assert!(shared.covers(cy, at, at));
+                let pair = shared.discs;
+                let mut which = usize::from(from_b);
+                let disc = pair[which];
+                let start = disc.2.sqrt() * frac;
+                let (mut x, mut y) = (disc.0 + start * angle.cos(), disc.1 + start * angle.sin());
+                for _ in 0..2000 {
+                    (x, y) = step(x, y, at, cy);
+                    which = 1 - which;
+                    prop_assert!(in_disc(x, y, pair[which]), "left the discs at {x} {y} for {at}");
                 }
                 prop_assert_eq!(escape_time(at, cy, 5000), 5000);
             }
