@@ -2,14 +2,21 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Set by the handler before it kills anything, and held while it cleans up and exits.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static CLEANING_UP: Mutex<()> = Mutex::new(());
 
 /// Installs the SIGINT handler: kill and reap worker processes, remove the pending temporary
 /// files, exit 130.
 pub fn install() {
     // Failing to install (a handler already set) only loses the clean-up.
     let _ = ctrlc::set_handler(|| {
+        let _exiting = CLEANING_UP.lock();
+        INTERRUPTED.store(true, Ordering::SeqCst);
         mandel::process_pool::kill_all_workers();
         if let Ok(paths) = PENDING.lock() {
             for p in paths.iter() {
@@ -18,6 +25,16 @@ pub fn install() {
         }
         std::process::exit(130);
     });
+}
+
+/// For the main thread about to exit on an error: if the error came from an interrupt (the
+/// handler killed the workers under a render), waits for the handler, which exits with 130,
+/// instead of racing it to exit with the error's status.
+pub fn defer_to_handler() {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        // The handler holds the lock until the process exits: this never returns.
+        let _never = CLEANING_UP.lock();
+    }
 }
 
 /// Keeps `path` on the clean-up list while the guard lives.

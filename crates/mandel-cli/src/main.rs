@@ -48,6 +48,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            interrupt::defer_to_handler();
             eprintln!("mandel: {}", one_line(&format!("{e:#}")));
             ExitCode::from(exit_code(&e))
         }

@@ -14,11 +14,13 @@ fn processes_tagged(tag: &str) -> Vec<u32> {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        // Zombies have an empty environ; look at their state too.
+        // Zombies have an empty environ; look at their state too. Only orphans count: a
+        // zombie whose parent still runs is some concurrent test's child about to be waited
+        // for, while a worker its render left unreaped is orphaned once the render exits.
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
         let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
         let tagged = environ.split(|&b| b == 0).any(|v| v == needle.as_bytes());
-        if tagged || (stat.contains("(mandel)") && stat.contains(") Z ")) {
+        if tagged || (stat.contains("(mandel)") && stat.contains(") Z 1 ")) {
             pids.push(pid);
         }
     }
