@@ -235,8 +235,9 @@ struct Slots {
     probe_at: [u64; MAX_SLOTS],
     /// The trap discs of the slots' points (none without shortcuts, and for idle slots).
     discs: Discs,
-    /// The main-cardioid disc of the stretch of row that pixels were last taken from.
-    row_disc: trap::RowDisc,
+    /// The trap discs of the stretch of row that pixels were last taken from (cardioid or
+    /// bulb; see `trap::discs_along`).
+    row_discs: trap::RowDiscs,
     /// Whether proven shortcuts may count pixels before they reach max-iter.
     shortcuts: bool,
 }
@@ -262,7 +263,8 @@ impl Slots {
                 continue;
             }
             if self.shortcuts
-                && let Some(found) = trap::discs_along(px_cx, px_cy, px.vp.dx(), &mut self.row_disc)
+                && let Some(found) =
+                    trap::discs_along(px_cx, px_cy, px.vp.dx(), &mut self.row_discs)
             {
                 // Deep inside, z = 0 already lies in a disc.
                 if found.iter().any(|&(x, y, bound)| x * x + y * y <= bound) {
@@ -318,7 +320,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
         born: [0; MAX_SLOTS],
         probe_at: [u64::MAX; MAX_SLOTS],
         discs: Discs::NONE,
-        row_disc: trap::RowDisc::NONE,
+        row_discs: trap::RowDiscs::NONE,
         shortcuts,
     };
     for slot in 0..lanes {
@@ -603,7 +605,7 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
     let mut cy = [0.0f64; MAX_SLOTS];
     let mut counts = [0u64; MAX_SLOTS];
     let mut discs = Discs::NONE;
-    let mut row_disc = trap::RowDisc::NONE;
+    let mut row_discs = trap::RowDiscs::NONE;
     let mut index = [IDLE; MAX_SLOTS];
     // SAFETY: offsets stay below `lanes <= MAX_SLOTS`; the caller vouches for the ISA.
     unsafe {
@@ -683,7 +685,7 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
             if let Some((cy, first, last)) = row_span
                 && (cardioid || near_bulb)
             {
-                if !row_disc.covers(cy, first, last) {
+                if !row_discs.covers(cy, first, last) {
                     // (No closures here: they would not get the shim's target features.)
                     let middle = 0.5 * (first + last);
                     let mut built = None;
@@ -693,10 +695,10 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
                     if built.is_none() && near_bulb {
                         built = trap::bulb_row_discs::<S>(middle, cy, 0.5 * (last - first));
                     }
-                    row_disc = built.unwrap_or(trap::RowDisc::NONE);
+                    row_discs = built.unwrap_or(trap::RowDiscs::NONE);
                 }
-                if row_disc.covers(cy, first, last) {
-                    shared = Some(row_disc.discs);
+                if row_discs.covers(cy, first, last) {
+                    shared = Some(row_discs.discs);
                 }
             }
             // Otherwise each vector builds its points' own.

@@ -116,7 +116,7 @@ unsafe fn cardioid_disc<S: Simd>(cx: S::V, cy: S::V) -> Disc<S::V> {
 /// Trap discs proven for a stretch of one row: for every point whose imaginary part is `cy`
 /// and whose real part lies in `lo..=hi` (see [`cardioid_row_disc`], [`bulb_row_discs`]).
 #[derive(Clone, Copy, Debug)]
-pub struct RowDisc {
+pub struct RowDiscs {
     pub cy: f64,
     pub lo: f64,
     pub hi: f64,
@@ -127,9 +127,9 @@ pub struct RowDisc {
 /// A disc that nothing is inside.
 const NO_DISC: Disc<f64> = (0.0, 0.0, -1.0);
 
-impl RowDisc {
+impl RowDiscs {
     /// Covers no point.
-    pub const NONE: RowDisc = RowDisc {
+    pub const NONE: RowDiscs = RowDiscs {
         cy: f64::NAN,
         lo: f64::INFINITY,
         hi: f64::NEG_INFINITY,
@@ -152,13 +152,13 @@ impl RowDisc {
 /// needs `|e + δ| + d <= q*q/4`. The computed e is within 2e-15 of the true one, and the
 /// computed `|e|` (the square root of its rounded square) within a relative 1e-15 of that, so
 /// with the reach `(q*q/4 - 1e-13) - sqrt(|e|²) (1 + 1e-12) - 1e-14`, every `|δ|` up to it
-/// (plus 3e-16, the rounding of `lo`, `hi` and the lanes' real parts at these magnitudes)
-/// leaves `|e + δ| + d` below `q*q/4` by more than 1e-14.
+/// (plus 3e-16, the rounding of `lo` and `hi` at these magnitudes) leaves `|e + δ| + d` below
+/// `q*q/4` by more than 1e-14.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
-pub unsafe fn cardioid_row_disc<S: Simd>(cx: f64, cy: f64) -> Option<RowDisc> {
+pub unsafe fn cardioid_row_disc<S: Simd>(cx: f64, cy: f64) -> Option<RowDiscs> {
     let mut lanes = [[0.0f64; 8]; 5];
     // SAFETY: each store writes `S::LANES <= 8` doubles; the caller vouches for the ISA.
     unsafe {
@@ -175,7 +175,7 @@ pub unsafe fn cardioid_row_disc<S: Simd>(cx: f64, cy: f64) -> Option<RowDisc> {
     }
     // SAFETY: the portable vector is plain Rust.
     let [bound, ..] = unsafe { radius_bound::<Portable>([q; 4]) };
-    Some(RowDisc {
+    Some(RowDiscs {
         cy,
         lo: cx - reach,
         hi: cx + reach,
@@ -192,12 +192,12 @@ pub unsafe fn cardioid_row_disc<S: Simd>(cx: f64, cy: f64) -> Option<RowDisc> {
 /// inequalities, checked with `|e_a| + s` and `|e_b| + s` for upper bounds of the residuals,
 /// hold for every `|δ| <= s`; the discs' centres and their distance from 0 do not depend on δ,
 /// and `|c'| < 2` still. The stretch is `s - 1e-14` either side: the margin covers the
-/// rounding of `lo`, `hi` and the lanes' real parts (below 3e-16 at these magnitudes).
+/// rounding of `lo` and `hi` (below 3e-16 at these magnitudes).
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
-pub unsafe fn bulb_row_discs<S: Simd>(cx: f64, cy: f64, half: f64) -> Option<RowDisc> {
+pub unsafe fn bulb_row_discs<S: Simd>(cx: f64, cy: f64, half: f64) -> Option<RowDiscs> {
     let mut slack = [0.0f64; 8];
     for (i, s) in slack.iter_mut().enumerate().take(S::LANES) {
         *s = half * f64::from(1u32 << (2 * i)) + 1e-14;
@@ -218,7 +218,7 @@ pub unsafe fn bulb_row_discs<S: Simd>(cx: f64, cy: f64, half: f64) -> Option<Row
         .rev()
         .find(|&i| bound_a[i] >= 0.0 && bound_b[i] >= 0.0)?;
     let reach = slack[widest] - 1e-14;
-    Some(RowDisc {
+    Some(RowDiscs {
         cy,
         lo: cx - reach,
         hi: cx + reach,
@@ -382,7 +382,7 @@ pub unsafe fn maybe_in_bulb<S: Simd>(cx: S::V, cy: S::V) -> u32 {
 /// the period-2 bulb gets the row discs cached in `row` where they cover it, else ones built
 /// for it (and cached in their place), so that most points cost a comparison instead of
 /// square roots and divisions.
-pub fn discs_along(cx: f64, cy: f64, dx: f64, row: &mut RowDisc) -> Option<[Disc<f64>; 2]> {
+pub fn discs_along(cx: f64, cy: f64, dx: f64, row: &mut RowDiscs) -> Option<[Disc<f64>; 2]> {
     if !row.covers(cy, cx, cx) {
         let (vx, vy) = ([cx; 4], [cy; 4]);
         // SAFETY: the portable vector is plain Rust.
@@ -498,7 +498,7 @@ mod tests {
     }
 
     /// The row disc built for `(cx, cy)`, if any.
-    fn row_disc(cx: f64, cy: f64) -> Option<super::RowDisc> {
+    fn row_disc(cx: f64, cy: f64) -> Option<super::RowDiscs> {
         // SAFETY: the portable vector is plain Rust.
         unsafe { super::cardioid_row_disc::<super::Portable>(cx, cy) }
     }
@@ -528,11 +528,11 @@ mod tests {
         ] {
             assert!(row_disc(cx, cy).is_none(), "{cx} {cy}");
         }
-        assert!(!super::RowDisc::NONE.covers(0.0, 0.0, 0.0));
+        assert!(!super::RowDiscs::NONE.covers(0.0, 0.0, 0.0));
     }
 
     /// The bulb's row discs built for `(cx, cy)` with `half` the narrowest reach, if any.
-    fn bulb_row(cx: f64, cy: f64, half: f64) -> Option<super::RowDisc> {
+    fn bulb_row(cx: f64, cy: f64, half: f64) -> Option<super::RowDiscs> {
         // SAFETY: the portable vector is plain Rust.
         unsafe { super::bulb_row_discs::<super::Portable>(cx, cy, half) }
     }
@@ -542,10 +542,9 @@ mod tests {
         for (cx, cy) in [(-1.0, 0.0), (-1.1, 0.1), (-0.9, -0.15), (-1.2, 0.0)] {
             let shared = bulb_row(cx, cy, 1e-6).unwrap();
             assert!(shared.discs.iter().all(|&d| proven(d)), "{cx} {cy}");
-            // The point's own pair has the same centres, and radii at least as large.
+            // The point's own pair has the same centres and first radius; the second radius
+            // is the smallest the first allows, so it grows with the reach.
             let own = bulb(cx, cy).unwrap();
-            // (The first radius does not depend on the reach; the second is the smallest
-            // the first allows, so it grows with the reach.)
             assert_eq!(shared.discs[0], own[0]);
             let (s, o) = (shared.discs[1], own[1]);
             assert!((s.0, s.1) == (o.0, o.1) && s.2 >= o.2);
@@ -578,7 +577,7 @@ mod tests {
     }
 
     fn points_along_a_row_share_discs_at(cy: f64) {
-        let mut row = super::RowDisc::NONE;
+        let mut row = super::RowDiscs::NONE;
         // Along the row through the cardioid (and at 0.1 the bulb), from outside and back.
         let mut built = 0;
         for i in 0..=2000 {
