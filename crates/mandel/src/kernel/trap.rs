@@ -613,6 +613,35 @@ mod tests {
         }
     }
 
+    /// From a point of `discs[first]` (`frac` of its radius out, at `angle`), the rounded
+    /// orbit of `c` visits the discs in turn for 2,000 steps, and `c`'s count is max-iter.
+    fn orbit_keeps_to(
+        discs: &[Disc<f64>],
+        first: usize,
+        angle: f64,
+        frac: f64,
+        (cx, cy): (f64, f64),
+    ) -> Result<(), TestCaseError> {
+        let mut which = first;
+        let disc = discs[which];
+        let start = disc.2.sqrt() * frac;
+        let (mut x, mut y) = (disc.0 + start * angle.cos(), disc.1 + start * angle.sin());
+        for _ in 0..2000 {
+            (x, y) = step(x, y, cx, cy);
+            which = (which + 1) % discs.len();
+            prop_assert!(in_disc(x, y, discs[which]), "left at {x} {y} for {cx} {cy}");
+        }
+        prop_assert_eq!(escape_time(cx, cy, 5000), 5000);
+        Ok(())
+    }
+
+    /// The point of `shared`'s stretch `along` (-1 to 1) from `cx` to its ends, which are drawn
+    /// often.
+    fn along_stretch(shared: &super::RowDiscs, cx: f64, along: f64) -> f64 {
+        let reach = shared.hi - cx;
+        (cx + along.clamp(-0.9, 0.9) / 0.9 * reach).clamp(shared.lo, shared.hi)
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -624,13 +653,18 @@ mod tests {
             angle in 0.0f64..std::f64::consts::TAU, frac in 0.0f64..=1.0,
         ) {
             if let Some(disc) = cardioid(cx, cy) {
-                let start = disc.2.sqrt() * frac;
-                let (mut x, mut y) = (disc.0 + start * angle.cos(), disc.1 + start * angle.sin());
-                for _ in 0..2000 {
-                    (x, y) = step(x, y, cx, cy);
-                    prop_assert!(in_disc(x, y, disc), "left the disc at {x} {y}");
-                }
-                prop_assert_eq!(escape_time(cx, cy, 5000), 5000);
+                orbit_keeps_to(&[disc], 0, angle, frac, (cx, cy))?;
+            }
+        }
+
+        /// And for the bulb: from any point of either disc, the orbit alternates between them.
+        #[test]
+        fn the_bulb_discs_swap(
+            cx in -1.3f64..-0.7, cy in -0.3f64..0.3, from_b: bool,
+            angle in 0.0f64..std::f64::consts::TAU, frac in 0.0f64..=1.0,
+        ) {
+            if let Some(pair) = bulb(cx, cy) {
+                orbit_keeps_to(&pair, usize::from(from_b), angle, frac, (cx, cy))?;
             }
         }
 
@@ -642,24 +676,14 @@ mod tests {
             angle in 0.0f64..std::f64::consts::TAU, frac in 0.0f64..=1.0,
         ) {
             if let Some(shared) = row_disc(cx, cy) {
-                // Points at the very ends of the stretch are drawn often.
-                let reach = shared.hi - cx;
-                let at = (cx + along.clamp(-0.9, 0.9) / 0.9 * reach)
-                    .clamp(shared.lo, shared.hi);
+                let at = along_stretch(&shared, cx, along);
                 prop_assert!(shared.covers(cy, at, at));
-                let disc = shared.discs[0];
-                let start = disc.2.sqrt() * frac;
-                let (mut x, mut y) = (disc.0 + start * angle.cos(), disc.1 + start * angle.sin());
-                for _ in 0..2000 {
-                    (x, y) = step(x, y, at, cy);
-                    prop_assert!(in_disc(x, y, disc), "left the disc at {x} {y} for {at}");
-                }
-                prop_assert_eq!(escape_time(at, cy, 5000), 5000);
+                orbit_keeps_to(&shared.discs[..1], 0, angle, frac, (at, cy))?;
             }
         }
 
-        /// The claim for the bulb's row discs: for every point of their stretch of the row,
-        /// from any point of either disc, the orbit alternates between them.
+        /// And for the bulb's row discs: for every point of their stretch of the row, from any
+        /// point of either disc, the orbit alternates between them.
         #[test]
         fn the_bulb_row_discs_swap_along_their_stretch(
             cx in -1.3f64..-0.7, cy in -0.3f64..0.3, half_log in -9.0f64..-1.0,
@@ -667,41 +691,9 @@ mod tests {
             angle in 0.0f64..std::f64::consts::TAU, frac in 0.0f64..=1.0,
         ) {
             if let Some(shared) = bulb_row(cx, cy, 10f64.powf(half_log)) {
-                let reach = shared.hi - cx;
-                let at = (cx + along.clamp(-0.9, 0.9) / 0.9 * reach)
-                    .clamp(shared.lo, shared.hi);
+                let at = along_stretch(&shared, cx, along);
                 prop_assert!(shared.covers(cy, at, at));
-                let pair = shared.discs;
-                let mut which = usize::from(from_b);
-                let disc = pair[which];
-                let start = disc.2.sqrt() * frac;
-                let (mut x, mut y) = (disc.0 + start * angle.cos(), disc.1 + start * angle.sin());
-                for _ in 0..2000 {
-                    (x, y) = step(x, y, at, cy);
-                    which = 1 - which;
-                    prop_assert!(in_disc(x, y, pair[which]), "left the discs at {x} {y} for {at}");
-                }
-                prop_assert_eq!(escape_time(at, cy, 5000), 5000);
-            }
-        }
-
-        /// And for the bulb: from any point of either disc, the orbit alternates between them.
-        #[test]
-        fn the_bulb_discs_swap(
-            cx in -1.3f64..-0.7, cy in -0.3f64..0.3, from_b: bool,
-            angle in 0.0f64..std::f64::consts::TAU, frac in 0.0f64..=1.0,
-        ) {
-            if let Some(pair) = bulb(cx, cy) {
-                let mut which = usize::from(from_b);
-                let disc = pair[which];
-                let start = disc.2.sqrt() * frac;
-                let (mut x, mut y) = (disc.0 + start * angle.cos(), disc.1 + start * angle.sin());
-                for _ in 0..2000 {
-                    (x, y) = step(x, y, cx, cy);
-                    which = 1 - which;
-                    prop_assert!(in_disc(x, y, pair[which]), "left the discs at {x} {y}");
-                }
-                prop_assert_eq!(escape_time(cx, cy, 5000), 5000);
+                orbit_keeps_to(&shared.discs, usize::from(from_b), angle, frac, (at, cy))?;
             }
         }
     }
