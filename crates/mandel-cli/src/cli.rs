@@ -154,7 +154,7 @@ pub struct RenderArgs {
     #[arg(long, env = mandel::kernel::KERNEL_ENV, default_value = "auto", value_parser = parse_kernel)]
     pub kernel: mandel::Kernel,
     /// Do every iteration: no early stop for orbits proven never to escape (periodic, or caught
-    /// near the main cardioid's fixed point); same counts, slower.
+    /// near the main cardioid's fixed point or the period-2 bulb's cycle); same counts, slower.
     #[arg(long)]
     pub no_shortcuts: bool,
     /// Output file, or - for standard output (then --format is required).

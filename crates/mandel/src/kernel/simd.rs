@@ -171,17 +171,21 @@ impl Discs {
         }
     }
 
-    /// Bit i set when z in lane i of the vector whose first slot is `o` lies in one of the
-    /// lane's discs.
+    /// Bit i set when z in lane i of the vector whose first slot is `o` lies in the lane's
+    /// first disc or, if `pair`, its second.
     ///
     /// # Safety
     /// `o + S::LANES <= MAX_SLOTS`; the CPU must support the instructions `S` uses.
     #[inline(always)]
-    unsafe fn inside<S: Simd>(&self, o: usize, x: S::V, y: S::V) -> u32 {
+    unsafe fn inside<S: Simd>(&self, o: usize, x: S::V, y: S::V, pair: bool) -> u32 {
         // SAFETY: passed on from the caller.
         unsafe {
-            trap::inside::<S>(x, y, self.load::<S>(0, o))
-                | trap::inside::<S>(x, y, self.load::<S>(1, o))
+            let first = trap::inside::<S>(x, y, self.load::<S>(0, o));
+            if pair {
+                first | trap::inside::<S>(x, y, self.load::<S>(1, o))
+            } else {
+                first
+            }
         }
     }
 
@@ -393,7 +397,7 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                         let o = k * S::LANES;
                         let same_x = S::eq_mask(vx[k], S::load(s.probe_x.as_ptr().add(o)));
                         let same_y = S::eq_mask(vy[k], S::load(s.probe_y.as_ptr().add(o)));
-                        let trapped = s.discs.inside::<S>(o, vx[k], vy[k]);
+                        let trapped = s.discs.inside::<S>(o, vx[k], vy[k], true);
                         bounded[k] = (same_x & same_y | trapped) & !escaped[k];
                         any |= bounded[k];
                     }
@@ -552,10 +556,10 @@ pub unsafe fn render<S: Simd, const K: usize, const KC: usize>(
 }
 
 /// Up to this limit (by default: see [`Simd::COUNTING_MAX_ITER`]), [`render_span_counting`]
-/// beats the refilling kernel: most pixels finish
-/// within a few blocks, so a refill's scalar bookkeeping (replay, reload, the next pixel's
-/// trap discs: about 125 cycles per pixel that escapes) costs more than a tile's idle lanes,
-/// and inside the main cardioid the trap disc stops a tile as early as it stops a lane.
+/// beats the refilling kernel: most pixels finish within a few blocks, so a refill's scalar
+/// bookkeeping (replay, reload, the next pixel's trap discs: about 125 cycles per pixel that
+/// escapes) costs more than a tile's idle lanes, and inside the main cardioid the trap disc
+/// stops a tile as early as it stops a lane.
 /// Measured on one core of an AVX2 Zen 3, counting against refilling, one A/B run each
 /// (before the counting strategy had the bulb's discs): 3.3x (max-iter 200), 2.2x (500), 1.2x
 /// (1000) on the Benchmarks Game view; 1.27x (500), 1.09x (1000), 0.91x (2000) on a
@@ -750,11 +754,7 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
                 }
                 if traps {
                     for k in 0..K {
-                        let o = k * S::LANES;
-                        trapped[k] |= trap::inside::<S>(vx[k], vy[k], discs.load::<S>(0, o));
-                        if bulb {
-                            trapped[k] |= trap::inside::<S>(vx[k], vy[k], discs.load::<S>(1, o));
-                        }
+                        trapped[k] |= discs.inside::<S>(k * S::LANES, vx[k], vy[k], bulb);
                     }
                 }
                 let full = (1u32 << S::LANES) - 1;

@@ -152,6 +152,23 @@ fn views_across_the_edges_of_the_main_cardioid_and_the_period_2_bulb() {
 }
 
 #[test]
+fn rows_fine_enough_to_share_trap_discs() {
+    // Tiles narrower than a row disc's reach, so that the counting strategy shares discs
+    // along rows and the refilling one reuses them from pixel to pixel: rows across the
+    // cardioid's cusp and edges, through the period-2 bulb, and past both.
+    let views = [
+        view(-0.24, 0.72, -0.06, 0.06, 64, 5),
+        view(-0.8, 0.4, -0.66, 0.66, 400, 9),
+        view(-1.26, -0.74, -0.26, 0.26, 300, 7),
+    ];
+    for vp in &views {
+        for max_iter in [50, 129, 500, 1000, 1001, 5000] {
+            assert_all_kernels_agree(vp, max_iter);
+        }
+    }
+}
+
+#[test]
 fn max_iter_around_whole_blocks_of_the_refilling_strategy() {
     // The refilling strategy runs whole blocks and throws away the steps past max-iter.
     let first = super::simd::COUNTING_MAX_ITER + 1;
