@@ -13,7 +13,9 @@
 //! - A lane that passes it ran every step of the block inside the circle (argument below), so
 //!   its count grows by the block length; if that reaches max-iter, its count is max-iter (the
 //!   steps it ran past the limit in the block are thrown away).
-//! - Lanes that finish are refilled with the next pixel, so vectors stay full.
+//! - Lanes that finish are refilled with the next pixel, so vectors stay full. Pixels arrive
+//!   from a sieve of the counting strategy's tiles (`Tiles`), which counts those that escape
+//!   (or are trapped) within its first steps and hands on the rest with the z they reached.
 //! - With shortcuts on, a lane whose z at a block's end equals, bit for bit, the z it held at
 //!   an earlier block's end (probed when its orbit is 1, 2, 4, ... blocks old) is periodic:
 //!   the arithmetic is deterministic, so the orbit repeats those values forever, and each of
@@ -44,6 +46,22 @@ pub const BLOCK: u32 = 16;
 /// Steps between escape tests in the counting strategy, where pixels escape within a few
 /// blocks: 8 beat 16 (1.02x) and 32 (1.2x) on the Benchmarks Game workload (one A/B run).
 const COUNTING_BLOCK: u32 = 8;
+
+/// Steps every pixel runs in the counting strategy's tiles before the refilling strategy takes
+/// over the ones still running: a pixel that escapes within them costs no refill (a replay of
+/// its vectors' block, a reload, its trap discs), and a pixel deep in the main cardioid or the
+/// period-2 bulb is trapped there by discs shared along its row; one that runs on took these
+/// steps at the counting loop's slower pace. A multiple of [`COUNTING_BLOCK`].
+/// Measured on one core of an AVX2 Zen 3 against the refilling strategy alone (A/B runs, best
+/// of 3-5; 64 / 128 / 256 steps): at the default view, 2000² max-iter 5000, 1.78x / 1.85x /
+/// 1.90x, and without shortcuts 1.05x / 1.09x / 1.06x (1.00x for 128 and 256 in a later,
+/// noisier run); a seahorse-valley zoom (1000², zoom 3000, max-iter 100000) 1.25x / 1.62x /
+/// 2.01x; a view of the period-2 bulb at 5000 1.44x / 1.39x / 1.44x; the main cardioid at
+/// 3000 1.52x / 1.59x / 1.70x. 512 steps was no better than 256 in a second run (1.92x against
+/// 1.88x at the default view, 1.86x against 1.77x on the zoom, 1.02x against 1.06x without
+/// shortcuts), and 1024 worse (0.96x without shortcuts, where every pixel inside the set takes
+/// the sieve's steps at the slower pace).
+pub const SIEVE_STEPS: u32 = 256;
 
 /// Points with `cx*cx + cy*cy` at least this (|c| within 2.5e-9 of 2, or beyond) are counted by
 /// the scalar code; see the module comment.
@@ -223,7 +241,8 @@ impl Discs {
 /// Per-lane state in memory, touched only between blocks (after an escape or at max-iter).
 struct Slots {
     pixel: [usize; MAX_SLOTS],
-    /// The step counter when the slot's pixel was loaded: its count is `step - start`.
+    /// The step counter when the slot's pixel would have started from z = 0 (it arrives
+    /// from the sieve with steps done): its count is `step - start`.
     start: [u64; MAX_SLOTS],
     x: [f64; MAX_SLOTS],
     y: [f64; MAX_SLOTS],
@@ -247,62 +266,80 @@ struct Slots {
 }
 
 impl Slots {
-    /// Loads the next pixel that needs iterating into `slot` (from z = 0 at `step`), counting
-    /// points outside the safe disc directly; leaves the slot idle at the end of the span.
-    #[inline]
-    fn refill(
+    /// Loads the next pixel that the sieve passes on into `slot` (with the z it reached, at
+    /// `step`); leaves the slot idle at the end of the span.
+    ///
+    /// # Safety
+    /// The CPU must support the instructions `S` uses.
+    #[inline(always)]
+    unsafe fn refill<S: Simd, const KC: usize>(
         &mut self,
         slot: usize,
         step: u64,
         blocks: u64,
         max_iter: u32,
-        px: &mut Pixels,
+        sieve: &mut Sieve,
         out: &mut [u32],
     ) {
-        let (mut pixel, mut cx, mut cy) = (IDLE, 0.0, 0.0);
+        let mut next = None;
         let mut discs = [NO_DISC; 2];
-        while let Some((i, px_cx, px_cy)) = px.next() {
-            if px_cx * px_cx + px_cy * px_cy >= SAFE_C2 {
-                out[i] = super::escape_time(px_cx, px_cy, max_iter);
-                continue;
-            }
+        // SAFETY: passed on from the caller.
+        while let Some(lane) = unsafe { sieve.next::<S, KC>(max_iter, self.shortcuts, out) } {
             if self.shortcuts
                 && let Some(found) =
-                    trap::discs_along(px_cx, px_cy, px.vp.dx(), &mut self.row_discs)
+                    trap::discs_along(lane.cx, lane.cy, sieve.dx, &mut self.row_discs)
             {
-                // Deep inside, z = 0 already lies in a disc.
-                if found.iter().any(|&(x, y, bound)| x * x + y * y <= bound) {
-                    out[i] = max_iter;
+                // The orbit may already have entered a disc.
+                if found
+                    .iter()
+                    .any(|&disc| trap::inside_one(lane.x, lane.y, disc))
+                {
+                    out[lane.pixel] = max_iter;
                     continue;
                 }
                 discs = found;
             }
-            (pixel, cx, cy) = (i, px_cx, px_cy);
+            next = Some(lane);
             break;
         }
+        let lane = next.unwrap_or(Lane {
+            pixel: IDLE,
+            cx: 0.0,
+            cy: 0.0,
+            x: 0.0,
+            y: 0.0,
+            done: 0,
+        });
         self.discs.set(slot, discs);
-        self.pixel[slot] = pixel;
-        self.start[slot] = step;
-        self.x[slot] = 0.0;
-        self.y[slot] = 0.0;
-        self.cx[slot] = cx;
-        self.cy[slot] = cy;
+        self.pixel[slot] = lane.pixel;
+        self.start[slot] = step - u64::from(lane.done);
+        self.x[slot] = lane.x;
+        self.y[slot] = lane.y;
+        self.cx[slot] = lane.cx;
+        self.cy[slot] = lane.cy;
         self.probe_x[slot] = f64::NAN;
         self.probe_y[slot] = f64::NAN;
         self.born[slot] = blocks;
-        self.probe_at[slot] = if pixel == IDLE { u64::MAX } else { blocks + 1 };
+        self.probe_at[slot] = if lane.pixel == IDLE {
+            u64::MAX
+        } else {
+            blocks + 1
+        };
     }
 }
 
 /// Counts for the whole rows in `out`, the first of them being `first_row`: the same values
-/// as [`super::escape_time`] for every pixel.
+/// as [`super::escape_time`] for every pixel, for large max-iter.
 ///
-/// `K` vectors are kept in flight so that the multiply/add latency is hidden.
+/// Every pixel first runs `SIEVE_STEPS` steps in the counting strategy's tiles (`KC` vectors
+/// each), where most pixels of a typical view escape without the cost of a refill; those
+/// still running go on here, `K` vectors in flight so that the multiply/add latency is hidden,
+/// each lane refilled with the next of them as soon as its pixel is done.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
-pub unsafe fn render_span<S: Simd, const K: usize>(
+pub unsafe fn render_span<S: Simd, const K: usize, const KC: usize>(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
@@ -311,7 +348,20 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
 ) {
     let lanes = S::LANES * K;
     assert!(lanes <= MAX_SLOTS);
-    let mut px = Pixels::new(vp, first_row, out.len());
+    let mut sieve = Sieve {
+        tiles: Tiles::new(vp, first_row, out.len()),
+        lanes: [Lane {
+            pixel: IDLE,
+            cx: 0.0,
+            cy: 0.0,
+            x: 0.0,
+            y: 0.0,
+            done: 0,
+        }; MAX_SLOTS],
+        len: 0,
+        next: 0,
+        dx: vp.dx(),
+    };
     let mut s = Slots {
         pixel: [IDLE; MAX_SLOTS],
         start: [0; MAX_SLOTS],
@@ -327,22 +377,28 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
         row_discs: trap::RowDiscs::NONE,
         shortcuts,
     };
-    for slot in 0..lanes {
-        s.refill(slot, 0, 0, max_iter, &mut px, out);
-    }
     let mut blocks: u64 = 0;
     let mut now_x = [0.0f64; MAX_SLOTS];
     let mut now_y = [0.0f64; MAX_SLOTS];
     let max_iter64 = u64::from(max_iter);
-    let mut step: u64 = 0;
+    // Starts past any lane's steps done in the sieve, so that a lane's start never wraps.
+    let mut step = u64::from(max_iter);
     let mut saved_x = [0.0f64; MAX_SLOTS];
     let mut saved_y = [0.0f64; MAX_SLOTS];
+    // Slots to refill (bit per slot) before the next blocks: all of them at first.
+    let mut empty: u64 = (1 << lanes) - 1;
 
     // SAFETY: every pointer offset stays below `lanes <= MAX_SLOTS`; the caller vouches for
     // the instructions.
     unsafe {
         let four = S::splat(4.0);
         loop {
+            // (One call site: refilling inlines the sieve's tiles.)
+            while empty != 0 {
+                let slot = empty.trailing_zeros() as usize;
+                empty &= empty - 1;
+                s.refill::<S, KC>(slot, step, blocks, max_iter, &mut sieve, out);
+            }
             // The step at which the first slot reaches max-iter.
             let deadline = (0..lanes)
                 .filter(|&slot| s.pixel[slot] != IDLE)
@@ -454,10 +510,10 @@ pub unsafe fn render_span<S: Simd, const K: usize>(
                                 max_iter,
                             ),
                         };
-                        s.refill(slot, step, blocks, max_iter, &mut px, out);
+                        empty |= 1 << slot;
                     } else if bounded[k] >> lane & 1 == 1 || step - s.start[slot] >= max_iter64 {
                         out[i] = max_iter;
-                        s.refill(slot, step, blocks, max_iter, &mut px, out);
+                        empty |= 1 << slot;
                     }
                 }
             }
@@ -550,7 +606,7 @@ pub unsafe fn render<S: Simd, const K: usize, const KC: usize>(
         } else if max_iter <= S::COUNTING_MAX_ITER {
             render_span_counting::<S, KC, true>(vp, first_row, max_iter, shortcuts, out)
         } else {
-            render_span::<S, K>(vp, first_row, max_iter, shortcuts, out)
+            render_span::<S, K, KC>(vp, first_row, max_iter, shortcuts, out)
         }
     }
 }
@@ -567,6 +623,10 @@ pub unsafe fn render<S: Simd, const K: usize, const KC: usize>(
 /// shortcuts 1.13x (300) and 0.98x (1000) there. With them, raising this from 512 to 1000
 /// gave 1.74x and 1.42x at the default view at 800 and 1000, 1.05x and 1.22x on the seahorse
 /// zoom, and 1.07x or more on the seed's 400x400 picture (1.0x without shortcuts).
+/// Once the refilling strategy had its sieve (`SIEVE_STEPS`), lowering this to 512 or 256 was
+/// still slower: 0.99x and 0.93x on the Benchmarks Game view at 4000² max-iter 1000, 0.66x
+/// and 0.69x on a seahorse-valley zoom at 1000 (1.04x and 1.05x at the default view), and
+/// 0.78x to 0.99x at max-iter 400 and 700 (one A/B run, best of 3-5).
 pub const COUNTING_MAX_ITER: u32 = 1000;
 
 /// Above this limit the counting strategy also uses the period-2 bulb's pair of trap discs:
@@ -577,20 +637,8 @@ pub const COUNTING_MAX_ITER: u32 = 1000;
 /// it at 0.92x).
 const COUNTING_BULB_MIN_ITER: u32 = 128;
 
-/// Counts for the whole rows in `out` (the first being `first_row`), for small max-iter.
-///
-/// Tiles of `LANES * K` neighbouring pixels run together from z = 0 until every lane has
-/// escaped or max-iter steps are done, with no refill and no rollback: before each step a lane
-/// adds 1 to its count if it passes the test. That count is the seed's because, as the module
-/// comment shows, a lane that failed the test once fails it at every later step (it grows past
-/// 2 and, if it overflows, becomes infinite or NaN, and NaN is never `< 4`). Points outside the
-/// safe disc are counted by the scalar code and replaced in the tile by c = 4, which leaves at
-/// once. With `shortcuts`, a lane whose z lies in its main-cardioid trap disc (`trap`), or with
-/// `BULB` one of its period-2 bulb's pair, at the start or at a block's end is counted
-/// max-iter, and the tile stops once every lane has escaped or is trapped. Tiles within one row
-/// share a cardioid disc (or with `BULB` a bulb's pair) proven for their whole stretch of it
-/// (`trap::cardioid_row_disc`, `trap::bulb_row_discs`) where one reaches that far: its square
-/// roots and divisions then serve many tiles.
+/// Counts for the whole rows in `out` (the first being `first_row`), for small max-iter: every
+/// pixel runs in [`Tiles`] until it escapes, is trapped, or reaches max-iter.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
@@ -602,22 +650,136 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
     shortcuts: bool,
     out: &mut [u32],
 ) {
-    let lanes = S::LANES * K;
-    assert!(lanes <= MAX_SLOTS);
-    let mut px = Pixels::new(vp, first_row, out.len());
-    let mut cx = [0.0f64; MAX_SLOTS];
-    let mut cy = [0.0f64; MAX_SLOTS];
-    let mut counts = [0u64; MAX_SLOTS];
-    let mut discs = Discs::NONE;
-    let mut row_discs = trap::RowDiscs::NONE;
-    let mut index = [IDLE; MAX_SLOTS];
-    // SAFETY: offsets stay below `lanes <= MAX_SLOTS`; the caller vouches for the ISA.
-    unsafe {
-        let (zero, four) = (S::splat(0.0), S::splat(4.0));
-        let safe = S::splat(SAFE_C2);
-        let (dx, xmin) = (S::splat(vp.dx()), S::splat(vp.bounds().xmin));
-        let offsets = S::load(LANE_OFFSETS.as_ptr());
-        loop {
+    let mut tiles = Tiles::new(vp, first_row, out.len());
+    // SAFETY: passed on from the caller.
+    unsafe { while tiles.run::<S, K, BULB>(false, max_iter, shortcuts, out, &mut |_| {}) {} }
+}
+
+/// A pixel still running after the sieve's steps: its index in the span, its point, the z it
+/// reached and the steps it took to get there (its count so far).
+#[derive(Clone, Copy)]
+struct Lane {
+    pixel: usize,
+    cx: f64,
+    cy: f64,
+    x: f64,
+    y: f64,
+    done: u32,
+}
+
+/// The refilling strategy's source of pixels: the counting strategy's tiles, run for
+/// `SIEVE_STEPS` steps, which count the pixels that escape (or are trapped) within them and
+/// pass on the rest, in order, a tile at a time.
+struct Sieve<'a> {
+    tiles: Tiles<'a>,
+    /// The last tile's survivors, `next` being the first not yet passed on.
+    lanes: [Lane; MAX_SLOTS],
+    len: usize,
+    next: usize,
+    /// The viewport's step between columns.
+    dx: f64,
+}
+
+impl Sieve<'_> {
+    /// The next pixel still running after `SIEVE_STEPS` steps, or None at the end of the span.
+    ///
+    /// # Safety
+    /// The CPU must support the instructions `S` uses.
+    #[inline(always)]
+    unsafe fn next<S: Simd, const K: usize>(
+        &mut self,
+        max_iter: u32,
+        shortcuts: bool,
+        out: &mut [u32],
+    ) -> Option<Lane> {
+        while self.next == self.len {
+            (self.next, self.len) = (0, 0);
+            let (lanes, len) = (&mut self.lanes, &mut self.len);
+            // SAFETY: passed on from the caller.
+            let more = unsafe {
+                self.tiles
+                    .run::<S, K, true>(true, max_iter, shortcuts, out, &mut |lane| {
+                        lanes[*len] = lane;
+                        *len += 1;
+                    })
+            };
+            if !more {
+                return None;
+            }
+        }
+        self.next += 1;
+        Some(self.lanes[self.next - 1])
+    }
+}
+
+/// The counting strategy: tiles of `LANES * K` neighbouring pixels run together from z = 0
+/// until every lane has escaped (or is trapped), with no refill and no rollback: before each
+/// step a lane adds 1 to its count if it passes the test. That count is the seed's because, as
+/// the module comment shows, a lane that failed the test once fails it at every later step (it
+/// grows past 2 and, if it overflows, becomes infinite or NaN, and NaN is never `< 4`). Points
+/// outside the safe disc are counted by the scalar code and replaced in the tile by c = 4, which
+/// leaves at once. With shortcuts, a lane whose z lies in its main-cardioid trap disc (`trap`),
+/// or with `BULB` one of its period-2 bulb's pair, at the start or at a block's end is counted
+/// max-iter, and the tile stops once every lane has escaped or is trapped. Tiles within one row
+/// share a cardioid disc (or with `BULB` a bulb's pair) proven for their whole stretch of it
+/// (`trap::cardioid_row_disc`, `trap::bulb_row_discs`) where one reaches that far: its square
+/// roots and divisions then serve many tiles.
+struct Tiles<'a> {
+    px: Pixels<'a>,
+    /// Points of a tile that is not one stretch of a row, and the index of each (IDLE for none).
+    cx: [f64; MAX_SLOTS],
+    cy: [f64; MAX_SLOTS],
+    index: [usize; MAX_SLOTS],
+    counts: [u64; MAX_SLOTS],
+    discs: Discs,
+    /// The trap discs of the stretch of row the last tile lay on.
+    row_discs: trap::RowDiscs,
+}
+
+impl<'a> Tiles<'a> {
+    fn new(vp: &'a crate::Viewport, first_row: u32, len: usize) -> Self {
+        Tiles {
+            px: Pixels::new(vp, first_row, len),
+            cx: [0.0; MAX_SLOTS],
+            cy: [0.0; MAX_SLOTS],
+            index: [IDLE; MAX_SLOTS],
+            counts: [0; MAX_SLOTS],
+            discs: Discs::NONE,
+            row_discs: trap::RowDiscs::NONE,
+        }
+    }
+
+    /// Runs the next tile for at most `budget` steps (all of max-iter, or a multiple of
+    /// [`COUNTING_BLOCK`] below it), writing the counts of the lanes that escaped or are
+    /// trapped into `out`; hands each lane still running after `budget < max_iter` steps to
+    /// `survivor`. False when the span had no pixel left.
+    ///
+    /// # Safety
+    /// The CPU must support the instructions `S` uses.
+    #[inline(always)]
+    unsafe fn run<S: Simd, const K: usize, const BULB: bool>(
+        &mut self,
+        sieve: bool,
+        max_iter: u32,
+        shortcuts: bool,
+        out: &mut [u32],
+        survivor: &mut impl FnMut(Lane),
+    ) -> bool {
+        let lanes = S::LANES * K;
+        assert!(lanes <= MAX_SLOTS);
+        let budget = if sieve {
+            SIEVE_STEPS.min(max_iter)
+        } else {
+            max_iter
+        };
+        let px = &mut self.px;
+        let vp = px.vp;
+        if px.next == px.len {
+            return false;
+        }
+        // SAFETY: offsets stay below `lanes <= MAX_SLOTS`; the caller vouches for the ISA.
+        unsafe {
+            let (zero, four) = (S::splat(0.0), S::splat(4.0));
             let mut vx = [zero; K];
             let mut vy = [zero; K];
             let mut vcx = [zero; K];
@@ -631,6 +793,8 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
             // between them: `col*dx + xmin` rounds monotonically in the column).
             let mut row_span = None;
             if px.len - px.next >= lanes && (px.width - px.col) as usize >= lanes {
+                let (dx, xmin) = (S::splat(vp.dx()), S::splat(vp.bounds().xmin));
+                let offsets = S::load(LANE_OFFSETS.as_ptr());
                 let base = f64::from(px.col);
                 let mut outside = 0;
                 for k in 0..K {
@@ -638,7 +802,7 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
                     vcx[k] = S::add(S::mul(col, dx), xmin);
                     vcy[k] = S::splat(px.cy);
                     let r2 = S::add(S::mul(vcx[k], vcx[k]), S::mul(vcy[k], vcy[k]));
-                    outside |= S::nlt_mask(r2, safe);
+                    outside |= S::nlt_mask(r2, S::splat(SAFE_C2));
                 }
                 if outside == 0 {
                     contiguous = Some(px.next);
@@ -650,26 +814,23 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
             if contiguous.is_none() {
                 let mut vector_lanes = 0;
                 for slot in 0..lanes {
-                    index[slot] = IDLE;
-                    (cx[slot], cy[slot]) = (4.0, 0.0);
+                    self.index[slot] = IDLE;
+                    (self.cx[slot], self.cy[slot]) = (4.0, 0.0);
                     if let Some((i, px_cx, px_cy)) = px.next() {
                         if px_cx * px_cx + px_cy * px_cy >= SAFE_C2 {
                             out[i] = super::escape_time(px_cx, px_cy, max_iter);
                         } else {
-                            (index[slot], cx[slot], cy[slot]) = (i, px_cx, px_cy);
+                            (self.index[slot], self.cx[slot], self.cy[slot]) = (i, px_cx, px_cy);
                             vector_lanes += 1;
                         }
                     }
                 }
                 if vector_lanes == 0 {
-                    if px.next == px.len {
-                        return;
-                    }
-                    continue;
+                    return true;
                 }
                 for k in 0..K {
-                    vcx[k] = S::load(cx.as_ptr().add(k * S::LANES));
-                    vcy[k] = S::load(cy.as_ptr().add(k * S::LANES));
+                    vcx[k] = S::load(self.cx.as_ptr().add(k * S::LANES));
+                    vcy[k] = S::load(self.cy.as_ptr().add(k * S::LANES));
                 }
             }
             // Lanes whose orbit enters one of its point's trap discs never escape (see `trap`).
@@ -689,7 +850,7 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
             if let Some((cy, first, last)) = row_span
                 && (cardioid || near_bulb)
             {
-                if !row_discs.covers(cy, first, last) {
+                if !self.row_discs.covers(cy, first, last) {
                     // (No closures here: they would not get the shim's target features.)
                     let middle = 0.5 * (first + last);
                     let mut built = None;
@@ -699,10 +860,10 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
                     if built.is_none() && near_bulb {
                         built = trap::bulb_row_discs::<S>(middle, cy, 0.5 * (last - first));
                     }
-                    row_discs = built.unwrap_or(trap::RowDiscs::NONE);
+                    self.row_discs = built.unwrap_or(trap::RowDiscs::NONE);
                 }
-                if row_discs.covers(cy, first, last) {
-                    shared = Some(row_discs.discs);
+                if self.row_discs.covers(cy, first, last) {
+                    shared = Some(self.row_discs.discs);
                 }
             }
             // Otherwise each vector builds its points' own.
@@ -722,18 +883,21 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
                         ],
                         None => trap::discs::<S>(vcx[k], vcy[k], cardioid, bulb),
                     };
-                    discs.store::<S>(0, o, disc);
+                    self.discs.store::<S>(0, o, disc);
                     // Deep inside, z = 0 already lies in the disc.
                     trapped[k] = trap::inside::<S>(zero, zero, disc);
                     if bulb {
-                        discs.store::<S>(1, o, second);
+                        self.discs.store::<S>(1, o, second);
                         trapped[k] |= trap::inside::<S>(zero, zero, second);
                     }
                 }
             }
+            let full = (1u32 << S::LANES) - 1;
+            // Lanes that have neither escaped nor been trapped, as of the last block's end.
+            let mut running = [full; K];
             let mut done = 0;
-            while done < max_iter {
-                let steps = COUNTING_BLOCK.min(max_iter - done);
+            while done < budget {
+                let steps = COUNTING_BLOCK.min(budget - done);
                 for _ in 0..steps {
                     for k in 0..K {
                         let xx = S::mul(vx[k], vx[k]);
@@ -754,11 +918,15 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
                 }
                 if traps {
                     for k in 0..K {
-                        trapped[k] |= discs.inside::<S>(k * S::LANES, vx[k], vy[k], bulb);
+                        trapped[k] |= self.discs.inside::<S>(k * S::LANES, vx[k], vy[k], bulb);
                     }
                 }
-                let full = (1u32 << S::LANES) - 1;
-                if (0..K).all(|k| S::nlt_mask(r2[k], four) | trapped[k] == full) {
+                let mut any = 0;
+                for k in 0..K {
+                    running[k] = !(S::nlt_mask(r2[k], four) | trapped[k]) & full;
+                    any |= running[k];
+                }
+                if any == 0 {
                     break;
                 }
                 // Lanes that escaped run on until the tile stops, growing to infinity and NaN,
@@ -769,27 +937,58 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
                 // are slow, and a growing orbit never makes one).
             }
             for (k, &n) in vn.iter().enumerate() {
-                S::store_counts(counts.as_mut_ptr().add(k * S::LANES), n);
+                S::store_counts(self.counts.as_mut_ptr().add(k * S::LANES), n);
                 let mut m = trapped[k];
                 while m != 0 {
-                    counts[k * S::LANES + m.trailing_zeros() as usize] = u64::from(max_iter);
+                    self.counts[k * S::LANES + m.trailing_zeros() as usize] = u64::from(max_iter);
                     m &= m - 1;
                 }
             }
             match contiguous {
                 Some(first) => {
-                    for (o, &n) in out[first..first + lanes].iter_mut().zip(&counts) {
+                    for (o, &n) in out[first..first + lanes].iter_mut().zip(&self.counts) {
                         *o = n as u32;
                     }
                 }
                 None => {
-                    for (&i, &n) in index[..lanes].iter().zip(&counts) {
+                    for (&i, &n) in self.index[..lanes].iter().zip(&self.counts) {
                         if i != IDLE {
                             out[i] = n as u32;
                         }
                     }
                 }
             }
+            // Lanes still running at the budget's end (it was below max-iter) go on elsewhere.
+            if done < max_iter && running.iter().any(|&m| m != 0) {
+                let (mut x, mut y) = ([0.0; MAX_SLOTS], [0.0; MAX_SLOTS]);
+                let (mut cx, mut cy) = ([0.0; MAX_SLOTS], [0.0; MAX_SLOTS]);
+                for k in 0..K {
+                    let o = k * S::LANES;
+                    S::store(x.as_mut_ptr().add(o), vx[k]);
+                    S::store(y.as_mut_ptr().add(o), vy[k]);
+                    S::store(cx.as_mut_ptr().add(o), vcx[k]);
+                    S::store(cy.as_mut_ptr().add(o), vcy[k]);
+                }
+                for (k, &m) in running.iter().enumerate() {
+                    let mut m = m;
+                    while m != 0 {
+                        let slot = k * S::LANES + m.trailing_zeros() as usize;
+                        m &= m - 1;
+                        survivor(Lane {
+                            pixel: match contiguous {
+                                Some(first) => first + slot,
+                                None => self.index[slot],
+                            },
+                            cx: cx[slot],
+                            cy: cy[slot],
+                            x: x[slot],
+                            y: y[slot],
+                            done,
+                        });
+                    }
+                }
+            }
         }
+        true
     }
 }
