@@ -163,9 +163,12 @@ impl Kernel {
                     render_row(viewport, row, max_iter, counts);
                 }
             }
+            // 3 vectors in flight when refilling: with the sieve's code beside it, 4 spilled
+            // registers (SSE2 on x86-64: 1.30x for 3 against 4, 2 was 0.67x, one A/B run
+            // without shortcuts on an AVX2 Zen 3).
             // SAFETY: plain Rust behind the trait.
             Kernel::Portable => unsafe {
-                simd::render::<portable::Portable, 4, 4>(viewport, first_row, max_iter, skip, out)
+                simd::render::<portable::Portable, 3, 4>(viewport, first_row, max_iter, skip, out)
             },
             // SAFETY: availability was asserted above.
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]

@@ -76,6 +76,8 @@ pub unsafe trait Simd {
     const LANES: usize;
     /// Up to this max-iter the counting strategy runs, above it the refilling one.
     const COUNTING_MAX_ITER: u32 = COUNTING_MAX_ITER;
+    /// Steps of the refilling strategy's sieve (a multiple of the counting block).
+    const SIEVE_STEPS: u32 = SIEVE_STEPS;
     type V: Copy;
     /// One 64-bit integer counter per lane.
     type Counts: Copy;
@@ -768,7 +770,7 @@ impl<'a> Tiles<'a> {
         let lanes = S::LANES * K;
         assert!(lanes <= MAX_SLOTS);
         let budget = if sieve {
-            SIEVE_STEPS.min(max_iter)
+            S::SIEVE_STEPS.min(max_iter)
         } else {
             max_iter
         };
@@ -894,7 +896,7 @@ impl<'a> Tiles<'a> {
             }
             let full = (1u32 << S::LANES) - 1;
             // Lanes that have neither escaped nor been trapped, as of the last block's end.
-            let mut running = [full; K];
+            let mut running = trapped.map(|m| !m & full);
             let mut done = 0;
             while done < budget {
                 let steps = COUNTING_BLOCK.min(budget - done);
@@ -974,11 +976,16 @@ impl<'a> Tiles<'a> {
                     while m != 0 {
                         let slot = k * S::LANES + m.trailing_zeros() as usize;
                         m &= m - 1;
+                        let pixel = match contiguous {
+                            Some(first) => first + slot,
+                            None => self.index[slot],
+                        };
+                        // (Only a tile that ran no step still holds its idle lanes.)
+                        if pixel == IDLE {
+                            continue;
+                        }
                         survivor(Lane {
-                            pixel: match contiguous {
-                                Some(first) => first + slot,
-                                None => self.index[slot],
-                            },
+                            pixel,
                             cx: cx[slot],
                             cy: cy[slot],
                             x: x[slot],

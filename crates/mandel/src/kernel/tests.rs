@@ -180,11 +180,14 @@ fn max_iter_around_whole_blocks_of_the_refilling_strategy() {
 
 #[test]
 fn pixels_handed_from_the_sieve_to_the_refilling_strategy() {
-    // Above the counting limit every pixel first runs `SIEVE_STEPS` steps in tiles, and those
+    // Above the counting limit every pixel first runs the sieve's steps in tiles, and those
     // still running go on refilled from the z they reached. Views near the boundary whose
     // counts straddle the hand-off (checked, so that the test keeps reaching it), some pixels
     // going on to max-iter, at limits just above the switch and far above it.
-    let steps = super::simd::SIEVE_STEPS;
+    let sieves = [
+        super::simd::SIEVE_STEPS,
+        <super::portable::Portable as super::simd::Simd>::SIEVE_STEPS,
+    ];
     let views = [
         view(-0.7512, -0.7388, 0.0951, 0.1047, 48, 29),
         view(-0.75, -0.74, 0.1, 0.11, 37, 23),
@@ -193,10 +196,12 @@ fn pixels_handed_from_the_sieve_to_the_refilling_strategy() {
     for vp in &views {
         let counts = scalar_grid(vp, 5000);
         let near = |lo: u32, hi: u32| counts.iter().any(|n| (lo..hi).contains(n));
-        assert!(
-            near(steps - 16, steps) && near(steps, steps + 16) && near(5000, 5001),
-            "{vp:?} misses the hand-off"
-        );
+        for steps in sieves {
+            assert!(
+                near(steps - 16, steps) && near(steps, steps + 16) && near(5000, 5001),
+                "{vp:?} misses the hand-off at {steps}"
+            );
+        }
         for max_iter in [super::simd::COUNTING_MAX_ITER + 1, 5000] {
             assert_all_kernels_agree(vp, max_iter);
         }
