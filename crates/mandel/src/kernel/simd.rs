@@ -654,7 +654,7 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
 ) {
     let mut tiles = Tiles::new(vp, first_row, out.len());
     // SAFETY: passed on from the caller.
-    unsafe { while tiles.run::<S, K, BULB>(false, max_iter, shortcuts, out, &mut |_| {}) {} }
+    unsafe { while tiles.run::<S, K, BULB, false>(max_iter, shortcuts, out, &mut |_| {}) {} }
 }
 
 /// A pixel still running after the sieve's steps: its index in the span, its point, the z it
@@ -700,7 +700,7 @@ impl Sieve<'_> {
             // SAFETY: passed on from the caller.
             let more = unsafe {
                 self.tiles
-                    .run::<S, K, true>(true, max_iter, shortcuts, out, &mut |lane| {
+                    .run::<S, K, true, true>(max_iter, shortcuts, out, &mut |lane| {
                         lanes[*len] = lane;
                         *len += 1;
                     })
@@ -759,9 +759,8 @@ impl<'a> Tiles<'a> {
     /// # Safety
     /// The CPU must support the instructions `S` uses.
     #[inline(always)]
-    unsafe fn run<S: Simd, const K: usize, const BULB: bool>(
+    unsafe fn run<S: Simd, const K: usize, const BULB: bool, const SIEVE: bool>(
         &mut self,
-        sieve: bool,
         max_iter: u32,
         shortcuts: bool,
         out: &mut [u32],
@@ -769,7 +768,7 @@ impl<'a> Tiles<'a> {
     ) -> bool {
         let lanes = S::LANES * K;
         assert!(lanes <= MAX_SLOTS);
-        let budget = if sieve {
+        let budget = if SIEVE {
             S::SIEVE_STEPS.min(max_iter)
         } else {
             max_iter
@@ -895,8 +894,6 @@ impl<'a> Tiles<'a> {
                 }
             }
             let full = (1u32 << S::LANES) - 1;
-            // Lanes that have neither escaped nor been trapped, as of the last block's end.
-            let mut running = trapped.map(|m| !m & full);
             let mut done = 0;
             while done < budget {
                 let steps = COUNTING_BLOCK.min(budget - done);
@@ -923,12 +920,7 @@ impl<'a> Tiles<'a> {
                         trapped[k] |= self.discs.inside::<S>(k * S::LANES, vx[k], vy[k], bulb);
                     }
                 }
-                let mut any = 0;
-                for k in 0..K {
-                    running[k] = !(S::nlt_mask(r2[k], four) | trapped[k]) & full;
-                    any |= running[k];
-                }
-                if any == 0 {
+                if (0..K).all(|k| S::nlt_mask(r2[k], four) | trapped[k] == full) {
                     break;
                 }
                 // Lanes that escaped run on until the tile stops, growing to infinity and NaN,
@@ -960,8 +952,14 @@ impl<'a> Tiles<'a> {
                     }
                 }
             }
-            // Lanes still running at the budget's end (it was below max-iter) go on elsewhere.
-            if done < max_iter && running.iter().any(|&m| m != 0) {
+            // Lanes that have neither escaped nor been trapped (all but the trapped ones if no
+            // step ran) go on elsewhere if that was short of max-iter.
+            if SIEVE && done < max_iter {
+                let mut running = [0u32; K];
+                for k in 0..K {
+                    let r2 = S::add(S::mul(vx[k], vx[k]), S::mul(vy[k], vy[k]));
+                    running[k] = !(S::nlt_mask(r2, four) | trapped[k]) & full;
+                }
                 let (mut x, mut y) = ([0.0; MAX_SLOTS], [0.0; MAX_SLOTS]);
                 let (mut cx, mut cy) = ([0.0; MAX_SLOTS], [0.0; MAX_SLOTS]);
                 for k in 0..K {
