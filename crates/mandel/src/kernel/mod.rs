@@ -164,8 +164,8 @@ impl Kernel {
                 }
             }
             // 3 vectors in flight when refilling: with the sieve's code beside it, 4 spilled
-            // registers (SSE2 on x86-64: 1.30x for 3 against 4, 2 was 0.67x, one A/B run
-            // without shortcuts on an AVX2 Zen 3).
+            // registers (SSE2 on x86-64: 3 ran 1.30x as fast as 4, and 2 0.67x as fast as 3,
+            // in one A/B run without shortcuts on an AVX2 Zen 3).
             // SAFETY: plain Rust behind the trait.
             Kernel::Portable => unsafe {
                 simd::render::<portable::Portable, 3, 4>(viewport, first_row, max_iter, skip, out)

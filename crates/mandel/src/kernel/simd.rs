@@ -76,7 +76,8 @@ pub unsafe trait Simd {
     const LANES: usize;
     /// Up to this max-iter the counting strategy runs, above it the refilling one.
     const COUNTING_MAX_ITER: u32 = COUNTING_MAX_ITER;
-    /// Steps of the refilling strategy's sieve (a multiple of the counting block).
+    /// Steps of the refilling strategy's sieve (a multiple of the counting block; see
+    /// [`SIEVE_STEPS`]).
     const SIEVE_STEPS: u32 = SIEVE_STEPS;
     type V: Copy;
     /// One 64-bit integer counter per lane.
@@ -304,14 +305,7 @@ impl Slots {
             next = Some(lane);
             break;
         }
-        let lane = next.unwrap_or(Lane {
-            pixel: IDLE,
-            cx: 0.0,
-            cy: 0.0,
-            x: 0.0,
-            y: 0.0,
-            done: 0,
-        });
+        let lane = next.unwrap_or(Lane::IDLE);
         self.discs.set(slot, discs);
         self.pixel[slot] = lane.pixel;
         self.start[slot] = step - u64::from(lane.done);
@@ -333,7 +327,7 @@ impl Slots {
 /// Counts for the whole rows in `out`, the first of them being `first_row`: the same values
 /// as [`super::escape_time`] for every pixel, for large max-iter.
 ///
-/// Every pixel first runs `SIEVE_STEPS` steps in the counting strategy's tiles (`KC` vectors
+/// Every pixel first runs [`Simd::SIEVE_STEPS`] steps in the counting strategy's tiles (`KC` vectors
 /// each), where most pixels of a typical view escape without the cost of a refill; those
 /// still running go on here, `K` vectors in flight so that the multiply/add latency is hidden,
 /// each lane refilled with the next of them as soon as its pixel is done.
@@ -352,14 +346,7 @@ pub unsafe fn render_span<S: Simd, const K: usize, const KC: usize>(
     assert!(lanes <= MAX_SLOTS);
     let mut sieve = Sieve {
         tiles: Tiles::new(vp, first_row, out.len()),
-        lanes: [Lane {
-            pixel: IDLE,
-            cx: 0.0,
-            cy: 0.0,
-            x: 0.0,
-            y: 0.0,
-            done: 0,
-        }; MAX_SLOTS],
+        lanes: [Lane::IDLE; MAX_SLOTS],
         len: 0,
         next: 0,
         dx: vp.dx(),
@@ -669,8 +656,20 @@ struct Lane {
     done: u32,
 }
 
+impl Lane {
+    /// No pixel: what an idle slot holds.
+    const IDLE: Lane = Lane {
+        pixel: IDLE,
+        cx: 0.0,
+        cy: 0.0,
+        x: 0.0,
+        y: 0.0,
+        done: 0,
+    };
+}
+
 /// The refilling strategy's source of pixels: the counting strategy's tiles, run for
-/// `SIEVE_STEPS` steps, which count the pixels that escape (or are trapped) within them and
+/// [`Simd::SIEVE_STEPS`] steps, which count the pixels that escape (or are trapped) within them and
 /// pass on the rest, in order, a tile at a time.
 struct Sieve<'a> {
     tiles: Tiles<'a>,
@@ -683,7 +682,7 @@ struct Sieve<'a> {
 }
 
 impl Sieve<'_> {
-    /// The next pixel still running after `SIEVE_STEPS` steps, or None at the end of the span.
+    /// The next pixel still running after the sieve's steps, or None at the end of the span.
     ///
     /// # Safety
     /// The CPU must support the instructions `S` uses.
@@ -751,10 +750,10 @@ impl<'a> Tiles<'a> {
         }
     }
 
-    /// Runs the next tile for at most `budget` steps (all of max-iter, or a multiple of
-    /// [`COUNTING_BLOCK`] below it), writing the counts of the lanes that escaped or are
-    /// trapped into `out`; hands each lane still running after `budget < max_iter` steps to
-    /// `survivor`. False when the span had no pixel left.
+    /// Runs the next tile, writing the counts of its lanes that escape or are trapped into
+    /// `out`: up to max-iter, or with `SIEVE` for at most [`Simd::SIEVE_STEPS`], handing each
+    /// lane still running after those (if fewer than max-iter) to `survivor`. False when the
+    /// span had no pixel left.
     ///
     /// # Safety
     /// The CPU must support the instructions `S` uses.
