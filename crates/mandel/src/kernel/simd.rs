@@ -168,9 +168,6 @@ impl<'a> Pixels<'a> {
     }
 }
 
-/// No disc: nothing is inside.
-const NO_DISC: trap::Disc<f64> = (0.0, 0.0, -1.0);
-
 /// Up to two trap discs per lane (`trap`): the main cardioid's in the first, the period-2
 /// bulb's pair in both.
 struct Discs {
@@ -285,12 +282,16 @@ impl Slots {
         out: &mut [u32],
     ) {
         let mut next = None;
-        let mut discs = [NO_DISC; 2];
+        let mut discs = [trap::NO_DISC; 2];
         // SAFETY: passed on from the caller.
         while let Some(lane) = unsafe { sieve.next::<S, KC>(max_iter, self.shortcuts, out) } {
             if self.shortcuts
-                && let Some(found) =
-                    trap::discs_along(lane.cx, lane.cy, sieve.dx, &mut self.row_discs)
+                && let Some(found) = trap::discs_along(
+                    lane.cx,
+                    lane.cy,
+                    sieve.tiles.px.vp.dx(),
+                    &mut self.row_discs,
+                )
             {
                 // The orbit may already have entered a disc.
                 if found
@@ -349,7 +350,6 @@ pub unsafe fn render_span<S: Simd, const K: usize, const KC: usize>(
         lanes: [Lane::IDLE; MAX_SLOTS],
         len: 0,
         next: 0,
-        dx: vp.dx(),
     };
     let mut s = Slots {
         pixel: [IDLE; MAX_SLOTS],
@@ -677,8 +677,6 @@ struct Sieve<'a> {
     lanes: [Lane; MAX_SLOTS],
     len: usize,
     next: usize,
-    /// The viewport's step between columns.
-    dx: f64,
 }
 
 impl Sieve<'_> {
