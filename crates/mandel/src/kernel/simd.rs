@@ -103,6 +103,35 @@ pub unsafe trait Simd {
     unsafe fn store_counts(p: *mut u64, n: Self::Counts);
     /// `t` in the lanes where `a >= b`, `f` elsewhere.
     unsafe fn select_ge(a: Self::V, b: Self::V, t: Self::V, f: Self::V) -> Self::V;
+    /// One step of `z <- z*z + c`, in the scalar kernel's order of operations. (AVX2 pins
+    /// the order of instructions too: see `x86`.)
+    #[inline(always)]
+    unsafe fn step(x: &mut Self::V, y: &mut Self::V, cx: &Self::V, cy: &Self::V) {
+        unsafe {
+            let xx = Self::mul(*x, *x);
+            let yy = Self::mul(*y, *y);
+            let xy = Self::mul(*x, *y);
+            *x = Self::add(Self::sub(xx, yy), *cx);
+            *y = Self::add(Self::add(xy, xy), *cy);
+        }
+    }
+    /// The counting strategy's step: `n` plus 1 in the lanes where `x*x + y*y < 4`, then
+    /// [`Simd::step`].
+    #[inline(always)]
+    unsafe fn count_step(
+        x: &mut Self::V,
+        y: &mut Self::V,
+        n: &mut Self::Counts,
+        cx: &Self::V,
+        cy: &Self::V,
+    ) {
+        unsafe {
+            // (The step's squares are the same operations: the compiler computes them once.)
+            let r2 = Self::add(Self::mul(*x, *x), Self::mul(*y, *y));
+            *n = Self::count_below(*n, r2, Self::splat(4.0));
+            Self::step(x, y, cx, cy);
+        }
+    }
 }
 
 /// Most lanes any implementation has (AVX-512: 8 doubles) times most vectors in flight.
@@ -564,13 +593,7 @@ unsafe fn step_all<S: Simd, const K: usize>(
 ) {
     for k in 0..K {
         // SAFETY: the caller of `render_span` vouches for the instructions.
-        unsafe {
-            let xx = S::mul(vx[k], vx[k]);
-            let yy = S::mul(vy[k], vy[k]);
-            let xy = S::mul(vx[k], vy[k]);
-            vx[k] = S::add(S::sub(xx, yy), vcx[k]);
-            vy[k] = S::add(S::add(xy, xy), vcy[k]);
-        }
+        unsafe { S::step(&mut vx[k], &mut vy[k], &vcx[k], &vcy[k]) }
     }
 }
 
@@ -896,12 +919,7 @@ impl<'a> Tiles<'a> {
                 let steps = COUNTING_BLOCK.min(budget - done);
                 for _ in 0..steps {
                     for k in 0..K {
-                        let xx = S::mul(vx[k], vx[k]);
-                        let yy = S::mul(vy[k], vy[k]);
-                        let xy = S::mul(vx[k], vy[k]);
-                        vn[k] = S::count_below(vn[k], S::add(xx, yy), four);
-                        vx[k] = S::add(S::sub(xx, yy), vcx[k]);
-                        vy[k] = S::add(S::add(xy, xy), vcy[k]);
+                        S::count_step(&mut vx[k], &mut vy[k], &mut vn[k], &vcx[k], &vcy[k]);
                     }
                 }
                 done += steps;
