@@ -60,7 +60,9 @@ const COUNTING_BLOCK: u32 = 8;
 /// 3000 1.52x / 1.59x / 1.70x. 512 steps was no better than 256 in a second run (1.92x against
 /// 1.88x at the default view, 1.86x against 1.77x on the zoom, 1.02x against 1.06x without
 /// shortcuts), and 1024 worse (0.96x without shortcuts, where every pixel inside the set takes
-/// the sieve's steps at the slower pace).
+/// the sieve's steps at the slower pace). Rechecked once both loops' steps were pinned in
+/// assembly (`x86`), 128 / 512 steps against 256: 0.89x / 0.92x at the default view, 0.99x /
+/// 0.96x without shortcuts, 0.96x / 1.02x on the zoom (best of 11).
 pub const SIEVE_STEPS: u32 = 256;
 
 /// Points with `cx*cx + cy*cy` at least this (|c| within 2.5e-9 of 2, or beyond) are counted by
