@@ -359,10 +359,10 @@ impl Slots {
 /// Counts for the whole rows in `out`, the first of them being `first_row`: the same values
 /// as [`super::escape_time`] for every pixel, for large max-iter.
 ///
-/// Every pixel first runs [`Simd::SIEVE_STEPS`] steps in the counting strategy's tiles (`KC` vectors
-/// each), where most pixels of a typical view escape without the cost of a refill; those
-/// still running go on here, `K` vectors in flight so that the multiply/add latency is hidden,
-/// each lane refilled with the next of them as soon as its pixel is done.
+/// Every pixel first runs [`Simd::SIEVE_STEPS`] steps in the counting strategy's tiles (`KC`
+/// vectors each), where most pixels of a typical view escape without the cost of a refill;
+/// those still running go on here, `K` vectors in flight so that the multiply/add latency is
+/// hidden, each lane refilled with the next of them as soon as its pixel is done.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
