@@ -669,6 +669,129 @@ pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
     unsafe { while tiles.run::<S, K, BULB, false>(max_iter, shortcuts, out, &mut |_| {}) {} }
 }
 
+/// A counting tile's orbits: `LANES * K` points c, each with its z and its count so far.
+struct Orbits<S: Simd, const K: usize> {
+    x: [S::V; K],
+    y: [S::V; K],
+    n: [S::Counts; K],
+    cx: [S::V; K],
+    cy: [S::V; K],
+}
+
+/// The trap discs a counting tile's lanes are tested against after each block: none, the
+/// row's (the same for every lane), or each lane's own. The block loop is compiled once for
+/// each, so that a tile without discs carries none of their code.
+trait TileDiscs<S: Simd> {
+    /// Bit i set when z in lane i of the vector whose first slot is `o` lies in a disc.
+    ///
+    /// # Safety
+    /// `o + S::LANES <= MAX_SLOTS`; the CPU must support the instructions `S` uses.
+    unsafe fn inside(&self, o: usize, x: S::V, y: S::V) -> u32;
+}
+
+struct NoDiscs;
+
+impl<S: Simd> TileDiscs<S> for NoDiscs {
+    #[inline(always)]
+    unsafe fn inside(&self, _: usize, _: S::V, _: S::V) -> u32 {
+        0
+    }
+}
+
+struct SharedDiscs<S: Simd> {
+    disc: trap::Disc<S::V>,
+    second: trap::Disc<S::V>,
+    pair: bool,
+}
+
+impl<S: Simd> TileDiscs<S> for SharedDiscs<S> {
+    #[inline(always)]
+    unsafe fn inside(&self, _: usize, x: S::V, y: S::V) -> u32 {
+        // SAFETY: passed on from the caller.
+        unsafe {
+            let first = trap::inside::<S>(x, y, self.disc);
+            if self.pair {
+                first | trap::inside::<S>(x, y, self.second)
+            } else {
+                first
+            }
+        }
+    }
+}
+
+struct OwnDiscs<'a> {
+    discs: &'a Discs,
+    pair: bool,
+}
+
+impl<S: Simd> TileDiscs<S> for OwnDiscs<'_> {
+    #[inline(always)]
+    unsafe fn inside(&self, o: usize, x: S::V, y: S::V) -> u32 {
+        // SAFETY: passed on from the caller.
+        unsafe { self.discs.inside::<S>(o, x, y, self.pair) }
+    }
+}
+
+impl<S: Simd, const K: usize> Orbits<S, K> {
+    /// Runs blocks of [`COUNTING_BLOCK`] steps, up to `budget` steps in all, until every lane
+    /// has escaped or is trapped (its bit set in `trapped`); the number of steps run.
+    ///
+    /// # Safety
+    /// The CPU must support the instructions `S` uses.
+    #[inline(always)]
+    unsafe fn count_blocks(
+        self,
+        discs: &impl TileDiscs<S>,
+        trapped: &mut [u32; K],
+        budget: u32,
+    ) -> (Self, u32) {
+        // (Taken and given back by value: through a reference, the orbits would go to memory
+        // at every step.)
+        let Orbits {
+            mut x,
+            mut y,
+            mut n,
+            cx,
+            cy,
+        } = self;
+        let full = (1u32 << S::LANES) - 1;
+        let mut done = 0;
+        // SAFETY: offsets stay below `LANES * K`, checked by the caller against MAX_SLOTS; the
+        // caller vouches for the ISA.
+        unsafe {
+            let four = S::splat(4.0);
+            while done < budget {
+                let steps = COUNTING_BLOCK.min(budget - done);
+                for _ in 0..steps {
+                    for k in 0..K {
+                        S::count_step(&mut x[k], &mut y[k], &mut n[k], &cx[k], &cy[k]);
+                    }
+                }
+                done += steps;
+                // The test is taken again on the current z, outside the loop so that the loop
+                // keeps no test value alive. A lane that fails it fails the next step's test and
+                // every later one: its count is final.
+                let mut finished = true;
+                for k in 0..K {
+                    let r2 = S::add(S::mul(x[k], x[k]), S::mul(y[k], y[k]));
+                    trapped[k] |= discs.inside(k * S::LANES, x[k], y[k]);
+                    finished &= S::nlt_mask(r2, four) | trapped[k] == full;
+                }
+                if finished {
+                    break;
+                }
+                // Lanes that escaped run on until the tile stops, growing to infinity and NaN,
+                // which no longer count. Parking them on a fixed point instead (four selects
+                // per vector and block, and a dependence of the next block on this test) was
+                // 0.88x on the Benchmarks Game workload on Zen 3, whose vector units take
+                // infinities and NaNs at full speed (as x86 and Arm cores do; only subnormals
+                // are slow, and a growing orbit never makes one).
+            }
+        }
+        (Orbits { x, y, n, cx, cy }, done)
+    }
+}
+
 /// A pixel still running after the sieve's steps: its index in the span, its point, the z it
 /// reached and the steps it took to get there (its count so far).
 #[derive(Clone, Copy)]
@@ -803,11 +926,8 @@ impl<'a> Tiles<'a> {
         // SAFETY: offsets stay below `lanes <= MAX_SLOTS`; the caller vouches for the ISA.
         unsafe {
             let (zero, four) = (S::splat(0.0), S::splat(4.0));
-            let mut vx = [zero; K];
-            let mut vy = [zero; K];
             let mut vcx = [zero; K];
             let mut vcy = [zero; K];
-            let mut vn = [S::zero_counts(); K];
             // The common case: the whole tile lies in the current row and inside the safe
             // disc. Its points are computed in vectors with the scalar operations: the column
             // as a double (exact, and so is adding the lane's offset), times dx, plus xmin.
@@ -857,11 +977,24 @@ impl<'a> Tiles<'a> {
                 }
             }
             // Lanes whose orbit enters one of its point's trap discs never escape (see `trap`).
-            // Only tiles that may touch the main cardioid, or with `BULB` the period-2 bulb, pay
-            // for discs. (At low max-iter the bulb's pair, even shared along a row, saves fewer
+            // A tile within the stretch of row whose discs were built last uses them; other
+            // tiles test their points only within the components' bounding boxes, and pay for
+            // discs only if a point may lie in the main cardioid or, with `BULB`, the period-2
+            // bulb. (At low max-iter the bulb's pair, even shared along a row, saves fewer
             // steps than it costs: 0.95x on the Benchmarks Game workload.)
             let (mut cardioid, mut near_bulb) = (false, false);
-            if shortcuts {
+            let covered = match row_span {
+                Some((cy, first, last)) => self.row_discs.covers(cy, first, last),
+                None => false,
+            };
+            let boxed = match row_span {
+                Some((cy, first, last)) => {
+                    trap::may_touch_cardioid(cy, first, last)
+                        || (BULB && trap::may_touch_bulb(cy, first, last))
+                }
+                None => true,
+            };
+            if shortcuts && !covered && boxed {
                 for k in 0..K {
                     cardioid |= trap::maybe_in_cardioid::<S>(vcx[k], vcy[k]) != 0;
                     near_bulb |= BULB && trap::maybe_in_bulb::<S>(vcx[k], vcy[k]) != 0;
@@ -871,7 +1004,8 @@ impl<'a> Tiles<'a> {
             // construction for many tiles, not one per vector.
             let mut shared = None;
             if let Some((cy, first, last)) = row_span
-                && (cardioid || near_bulb)
+                && shortcuts
+                && (covered || cardioid || near_bulb)
             {
                 if !self.row_discs.covers(cy, first, last) {
                     // (No closures here: they would not get the shim's target features.)
@@ -894,18 +1028,35 @@ impl<'a> Tiles<'a> {
                 Some([_, (_, _, bound)]) => bound >= 0.0,
                 None => near_bulb,
             };
-            let traps = shared.is_some() || cardioid || bulb;
             let mut trapped = [0u32; K];
-            if traps {
+            let full = (1u32 << S::LANES) - 1;
+            let z = Orbits::<S, K> {
+                x: [zero; K],
+                y: [zero; K],
+                n: [S::zero_counts(); K],
+                cx: vcx,
+                cy: vcy,
+            };
+            let (z, done) = if let Some([disc, second]) = shared {
+                // Deep inside, z = 0 already lies in a disc: then the whole tile does, and runs no
+                // step at all.
+                let pair = bulb;
+                if trap::inside_one(0.0, 0.0, disc) || (pair && trap::inside_one(0.0, 0.0, second))
+                {
+                    trapped = [full; K];
+                    (z, 0)
+                } else {
+                    let traps = SharedDiscs::<S> {
+                        disc: trap::splat_disc::<S>(disc),
+                        second: trap::splat_disc::<S>(second),
+                        pair,
+                    };
+                    z.count_blocks(&traps, &mut trapped, budget)
+                }
+            } else if cardioid || bulb {
                 for k in 0..K {
                     let o = k * S::LANES;
-                    let [disc, second] = match shared {
-                        Some([(x0, y0, b0), (x1, y1, b1)]) => [
-                            (S::splat(x0), S::splat(y0), S::splat(b0)),
-                            (S::splat(x1), S::splat(y1), S::splat(b1)),
-                        ],
-                        None => trap::discs::<S>(vcx[k], vcy[k], cardioid, bulb),
-                    };
+                    let [disc, second] = trap::discs::<S>(vcx[k], vcy[k], cardioid, bulb);
                     self.discs.store::<S>(0, o, disc);
                     // Deep inside, z = 0 already lies in the disc.
                     trapped[k] = trap::inside::<S>(zero, zero, disc);
@@ -914,57 +1065,48 @@ impl<'a> Tiles<'a> {
                         trapped[k] |= trap::inside::<S>(zero, zero, second);
                     }
                 }
-            }
-            let full = (1u32 << S::LANES) - 1;
-            let mut done = 0;
-            while done < budget {
-                let steps = COUNTING_BLOCK.min(budget - done);
-                for _ in 0..steps {
-                    for k in 0..K {
-                        S::count_step(&mut vx[k], &mut vy[k], &mut vn[k], &vcx[k], &vcy[k]);
-                    }
-                }
-                done += steps;
-                // The test is taken again on the current z, outside the loop so that the loop
-                // keeps no test value alive. A lane that fails it fails the next step's test and
-                // every later one: its count is final.
-                let mut r2 = [zero; K];
-                for k in 0..K {
-                    r2[k] = S::add(S::mul(vx[k], vx[k]), S::mul(vy[k], vy[k]));
-                }
-                if traps {
-                    for k in 0..K {
-                        trapped[k] |= self.discs.inside::<S>(k * S::LANES, vx[k], vy[k], bulb);
-                    }
-                }
-                if (0..K).all(|k| S::nlt_mask(r2[k], four) | trapped[k] == full) {
-                    break;
-                }
-                // Lanes that escaped run on until the tile stops, growing to infinity and NaN,
-                // which no longer count. Parking them on a fixed point instead (four selects
-                // per vector and block, and a dependence of the next block on this test) was
-                // 0.88x on the Benchmarks Game workload on Zen 3, whose vector units take
-                // infinities and NaNs at full speed (as x86 and Arm cores do; only subnormals
-                // are slow, and a growing orbit never makes one).
-            }
+                let traps = OwnDiscs {
+                    discs: &self.discs,
+                    pair: bulb,
+                };
+                z.count_blocks(&traps, &mut trapped, budget)
+            } else {
+                z.count_blocks(&NoDiscs, &mut trapped, budget)
+            };
+            let Orbits {
+                x: vx,
+                y: vy,
+                n: vn,
+                ..
+            } = z;
+            // Trapped lanes count max-iter: chosen lane by lane without a branch, which of them
+            // are trapped being as unpredictable as the picture.
+            let mut trapped_lanes = 0u64;
             for (k, &n) in vn.iter().enumerate() {
                 S::store_counts(self.counts.as_mut_ptr().add(k * S::LANES), n);
-                let mut m = trapped[k];
-                while m != 0 {
-                    self.counts[k * S::LANES + m.trailing_zeros() as usize] = u64::from(max_iter);
-                    m &= m - 1;
-                }
+                trapped_lanes |= u64::from(trapped[k]) << (k * S::LANES);
             }
+            let count = |slot: usize, n: u64| {
+                if trapped_lanes >> slot & 1 != 0 {
+                    max_iter
+                } else {
+                    n as u32
+                }
+            };
             match contiguous {
                 Some(first) => {
-                    for (o, &n) in out[first..first + lanes].iter_mut().zip(&self.counts) {
-                        *o = n as u32;
+                    let counts = self.counts.iter();
+                    for (slot, (o, &n)) in
+                        out[first..first + lanes].iter_mut().zip(counts).enumerate()
+                    {
+                        *o = count(slot, n);
                     }
                 }
                 None => {
-                    for (&i, &n) in self.index[..lanes].iter().zip(&self.counts) {
+                    let counts = self.index[..lanes].iter().zip(&self.counts);
+                    for (slot, (&i, &n)) in counts.enumerate() {
                         if i != IDLE {
-                            out[i] = n as u32;
+                            out[i] = count(slot, n);
                         }
                     }
                 }
