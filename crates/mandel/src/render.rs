@@ -324,7 +324,7 @@ pub fn render_in_order(
             return Err(Error::DeadlineExceeded);
         }
         let (start, end) = span(t);
-        buf.clear();
+        // The kernel writes every count: a reused buffer is not cleared first.
         buf.resize((end - start) * width, 0);
         engine
             .kernel
