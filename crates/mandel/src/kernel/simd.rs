@@ -734,7 +734,8 @@ impl<S: Simd> TileDiscs<S> for OwnDiscs<'_> {
 
 impl<S: Simd, const K: usize> Orbits<S, K> {
     /// Runs blocks of [`COUNTING_BLOCK`] steps, up to `budget` steps in all, until every lane
-    /// has escaped or is trapped (its bit set in `trapped`); the number of steps run.
+    /// has escaped or is trapped (its bit set in `trapped`, which starts empty); the number of
+    /// steps run.
     ///
     /// # Safety
     /// The CPU must support the instructions `S` uses.
@@ -759,7 +760,18 @@ impl<S: Simd, const K: usize> Orbits<S, K> {
         // SAFETY: offsets stay below `LANES * K`, checked by the caller against MAX_SLOTS; the
         // caller vouches for the ISA.
         unsafe {
-            let four = S::splat(4.0);
+            let (zero, four) = (S::splat(0.0), S::splat(4.0));
+            // Deep inside, z0 = 0 or z1 = c (the first step gives c exactly: `0*0 - 0*0 + cx`)
+            // already lies in a disc, and a tile whose every lane does runs no step at all.
+            let mut finished = true;
+            for k in 0..K {
+                let o = k * S::LANES;
+                trapped[k] |= discs.inside(o, zero, zero) | discs.inside(o, cx[k], cy[k]);
+                finished &= trapped[k] == full;
+            }
+            if finished {
+                return (Orbits { x, y, n, cx, cy }, done);
+            }
             while done < budget {
                 let steps = COUNTING_BLOCK.min(budget - done);
                 for _ in 0..steps {
@@ -1038,31 +1050,19 @@ impl<'a> Tiles<'a> {
                 cy: vcy,
             };
             let (z, done) = if let Some([disc, second]) = shared {
-                // Deep inside, z = 0 already lies in a disc: then the whole tile does, and runs no
-                // step at all.
-                let pair = bulb;
-                if trap::inside_one(0.0, 0.0, disc) || (pair && trap::inside_one(0.0, 0.0, second))
-                {
-                    trapped = [full; K];
-                    (z, 0)
-                } else {
-                    let traps = SharedDiscs::<S> {
-                        disc: trap::splat_disc::<S>(disc),
-                        second: trap::splat_disc::<S>(second),
-                        pair,
-                    };
-                    z.count_blocks(&traps, &mut trapped, budget)
-                }
+                let traps = SharedDiscs::<S> {
+                    disc: trap::splat_disc::<S>(disc),
+                    second: trap::splat_disc::<S>(second),
+                    pair: bulb,
+                };
+                z.count_blocks(&traps, &mut trapped, budget)
             } else if cardioid || bulb {
                 for k in 0..K {
                     let o = k * S::LANES;
                     let [disc, second] = trap::discs::<S>(vcx[k], vcy[k], cardioid, bulb);
                     self.discs.store::<S>(0, o, disc);
-                    // Deep inside, z = 0 already lies in the disc.
-                    trapped[k] = trap::inside::<S>(zero, zero, disc);
                     if bulb {
                         self.discs.store::<S>(1, o, second);
-                        trapped[k] |= trap::inside::<S>(zero, zero, second);
                     }
                 }
                 let traps = OwnDiscs {
