@@ -475,7 +475,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::super::scalar::escape_time;
-    use super::Disc;
+    use super::{Disc, Portable};
 
     fn proven(disc: Disc<f64>) -> bool {
         disc.2 >= 0.0
@@ -724,6 +724,23 @@ mod tests {
                 prop_assert!(shared.covers(cy, at, at));
                 orbit_keeps_to(&shared.discs[..1], 0, angle, frac, (at, cy))?;
             }
+        }
+
+        /// The bounding boxes that spare tiles the component tests hold every point that
+        /// passes those tests: a box too small would only lose shortcuts, silently.
+        #[test]
+        fn the_boxes_hold_every_point_the_component_tests_pass(
+            cx in -1.3f64..0.4, cy in -0.7f64..0.7,
+        ) {
+            // SAFETY: the portable vector is plain Rust.
+            let (cardioid, bulb) = unsafe {
+                (
+                    super::maybe_in_cardioid::<Portable>([cx; 4], [cy; 4]) & 1 == 1,
+                    super::maybe_in_bulb::<Portable>([cx; 4], [cy; 4]) & 1 == 1,
+                )
+            };
+            prop_assert!(!cardioid || super::may_touch_cardioid(cy, cx, cx), "{cx} {cy}");
+            prop_assert!(!bulb || super::may_touch_bulb(cy, cx, cx), "{cx} {cy}");
         }
 
         /// And for the bulb's row discs: for every point of their stretch of the row, from any
