@@ -1036,10 +1036,12 @@ impl<'a> Tiles<'a> {
                 }
             }
             // Otherwise each vector builds its points' own.
-            let bulb = match shared {
-                Some([_, (_, _, bound)]) => bound >= 0.0,
-                None => near_bulb,
-            };
+            // (Without `BULB` no pair is ever built; saying so compiles its tests away.)
+            let bulb = BULB
+                && match shared {
+                    Some([_, (_, _, bound)]) => bound >= 0.0,
+                    None => near_bulb,
+                };
             let mut trapped = [0u32; K];
             let full = (1u32 << S::LANES) - 1;
             let z = Orbits::<S, K> {
