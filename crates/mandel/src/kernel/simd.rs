@@ -689,6 +689,7 @@ trait TileDiscs<S: Simd> {
     unsafe fn inside(&self, o: usize, x: S::V, y: S::V) -> u32;
 }
 
+/// A tile with no point in or near a component: nothing is ever trapped.
 struct NoDiscs;
 
 impl<S: Simd> TileDiscs<S> for NoDiscs {
@@ -698,6 +699,8 @@ impl<S: Simd> TileDiscs<S> for NoDiscs {
     }
 }
 
+/// The discs proven for the tile's whole stretch of row, in every lane; `second` only counts
+/// with `pair`.
 struct SharedDiscs<S: Simd> {
     disc: trap::Disc<S::V>,
     second: trap::Disc<S::V>,
@@ -719,6 +722,7 @@ impl<S: Simd> TileDiscs<S> for SharedDiscs<S> {
     }
 }
 
+/// Each lane's own discs, as stored in [`Discs`]; the second of each only with `pair`.
 struct OwnDiscs<'a> {
     discs: &'a Discs,
     pair: bool,
