@@ -738,18 +738,12 @@ impl<S: Simd> TileDiscs<S> for OwnDiscs<'_> {
 
 impl<S: Simd, const K: usize> Orbits<S, K> {
     /// Runs blocks of [`COUNTING_BLOCK`] steps, up to `budget` steps in all, until every lane
-    /// has escaped or is trapped (its bit set in `trapped`, which starts empty); the number of
-    /// steps run.
+    /// has escaped or is trapped; the trapped lanes (a bit each) and the number of steps run.
     ///
     /// # Safety
     /// The CPU must support the instructions `S` uses.
     #[inline(always)]
-    unsafe fn count_blocks(
-        self,
-        discs: &impl TileDiscs<S>,
-        trapped: &mut [u32; K],
-        budget: u32,
-    ) -> (Self, u32) {
+    unsafe fn count_blocks(self, discs: &impl TileDiscs<S>, budget: u32) -> (Self, [u32; K], u32) {
         // (Taken and given back by value: through a reference, the orbits would go to memory
         // at every step.)
         let Orbits {
@@ -760,21 +754,23 @@ impl<S: Simd, const K: usize> Orbits<S, K> {
             cy,
         } = self;
         let full = (1u32 << S::LANES) - 1;
+        let mut trapped = [0u32; K];
         let mut done = 0;
         // SAFETY: offsets stay below `LANES * K`, checked by the caller against MAX_SLOTS; the
         // caller vouches for the ISA.
         unsafe {
-            let (zero, four) = (S::splat(0.0), S::splat(4.0));
-            // Deep inside, z0 = 0 or z1 = c (the first step gives c exactly: `0*0 - 0*0 + cx`)
-            // already lies in a disc, and a tile whose every lane does runs no step at all.
+            let four = S::splat(4.0);
+            // Deep inside, z1 = c (the first step gives c exactly: `0*0 - 0*0 + cx`) already
+            // lies in a disc, and a tile whose every lane does runs no step at all. (z0 = 0
+            // needs no test of its own: the discs map into themselves, so had it lain in one,
+            // z1 would too.)
             let mut finished = true;
             for k in 0..K {
-                let o = k * S::LANES;
-                trapped[k] |= discs.inside(o, zero, zero) | discs.inside(o, cx[k], cy[k]);
+                trapped[k] = discs.inside(k * S::LANES, cx[k], cy[k]);
                 finished &= trapped[k] == full;
             }
             if finished {
-                return (Orbits { x, y, n, cx, cy }, done);
+                return (Orbits { x, y, n, cx, cy }, trapped, done);
             }
             while done < budget {
                 let steps = COUNTING_BLOCK.min(budget - done);
@@ -804,7 +800,7 @@ impl<S: Simd, const K: usize> Orbits<S, K> {
                 // are slow, and a growing orbit never makes one).
             }
         }
-        (Orbits { x, y, n, cx, cy }, done)
+        (Orbits { x, y, n, cx, cy }, trapped, done)
     }
 }
 
@@ -1023,7 +1019,7 @@ impl<'a> Tiles<'a> {
                 && shortcuts
                 && (covered || cardioid || near_bulb)
             {
-                if !self.row_discs.covers(cy, first, last) {
+                if !covered {
                     // (No closures here: they would not get the shim's target features.)
                     let middle = 0.5 * (first + last);
                     let mut built = None;
@@ -1046,7 +1042,6 @@ impl<'a> Tiles<'a> {
                     Some([_, (_, _, bound)]) => bound >= 0.0,
                     None => near_bulb,
                 };
-            let mut trapped = [0u32; K];
             let full = (1u32 << S::LANES) - 1;
             let z = Orbits::<S, K> {
                 x: [zero; K],
@@ -1055,13 +1050,13 @@ impl<'a> Tiles<'a> {
                 cx: vcx,
                 cy: vcy,
             };
-            let (z, done) = if let Some([disc, second]) = shared {
+            let (z, trapped, done) = if let Some([disc, second]) = shared {
                 let traps = SharedDiscs::<S> {
                     disc: trap::splat_disc::<S>(disc),
                     second: trap::splat_disc::<S>(second),
                     pair: bulb,
                 };
-                z.count_blocks(&traps, &mut trapped, budget)
+                z.count_blocks(&traps, budget)
             } else if cardioid || bulb {
                 for k in 0..K {
                     let o = k * S::LANES;
@@ -1075,9 +1070,9 @@ impl<'a> Tiles<'a> {
                     discs: &self.discs,
                     pair: bulb,
                 };
-                z.count_blocks(&traps, &mut trapped, budget)
+                z.count_blocks(&traps, budget)
             } else {
-                z.count_blocks(&NoDiscs, &mut trapped, budget)
+                z.count_blocks(&NoDiscs, budget)
             };
             let Orbits {
                 x: vx,
