@@ -9,14 +9,13 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use mandel::{AtomicFile, Grid, Kernel, Params};
+use mandel::{AtomicFile, Grid, Job, Kernel};
 use serde::Serialize;
 
 use crate::UsageError;
 use crate::cli::{BenchArgs, PoolKind};
 use crate::progress::Progress;
-use crate::render_cmd::render_with;
-use mandel::output::group_thousands;
+use crate::render_cmd::group_thousands;
 
 /// The seed ported to Python 3, carried inside the binary so that `--python` works anywhere.
 const SEED_PY: &str = include_str!("../../../python/seed.py");
@@ -66,7 +65,9 @@ struct Config {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
-    let params = args.grid.params()?;
+    let base = args.grid.job()?;
+    base.check()?;
+    let vp = base.viewport()?;
     if let Some(plot) = &args.plot
         && plot.extension().and_then(|e| e.to_str()) != Some("svg")
     {
@@ -131,7 +132,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
     let total: u64 = configs.iter().map(|c| u64::from(c.repeat)).sum();
     let progress = Progress::new(total, "runs", args.quiet);
-    let clock_hz = mandel::clock::estimate_hz();
+    let clock_hz = mandel_kernel::clock::estimate_hz();
     let mut reference: Option<Grid> = None;
     let mut measured = Vec::new();
     for config in &configs {
@@ -139,19 +140,17 @@ pub fn run(args: BenchArgs) -> Result<()> {
         for _ in 0..config.repeat {
             let (secs, grid) = match config.kernel {
                 Some(kernel) => {
-                    let start = Instant::now();
-                    let shortcuts = crate::render_cmd::shortcuts(args.no_shortcuts);
-                    let grid = render_with(
-                        &params,
-                        config.pool,
-                        config.jobs,
+                    let job = Job {
                         kernel,
-                        shortcuts,
-                        &|_| {},
-                    )?;
+                        shortcuts: crate::render_cmd::shortcuts(args.no_shortcuts),
+                        pool: crate::render_cmd::pool(config.pool, config.jobs)?,
+                        ..base.clone()
+                    };
+                    let start = Instant::now();
+                    let grid = job.counts()?;
                     (start.elapsed().as_secs_f64(), grid)
                 }
-                None => run_python(python_dir.as_ref().unwrap().path(), &params, config)?,
+                None => run_python(python_dir.as_ref().unwrap().path(), &vp, &base, config)?,
             };
             match &reference {
                 None => reference = Some(grid),
@@ -173,11 +172,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let reference = reference.expect("at least one run");
     let iterations = reference.total_iterations();
     let rows = summarise(&configs, measured, iterations, clock_hz);
-    let b = params.viewport.bounds();
+    let b = vp.bounds();
     let report = Report {
-        width: params.viewport.width(),
-        height: params.viewport.height(),
-        max_iter: params.max_iter,
+        width: vp.width(),
+        height: vp.height(),
+        max_iter: base.max_iter,
         xmin: b.xmin,
         xmax: b.xmax,
         ymin: b.ymin,
@@ -186,7 +185,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         clock_hz,
         rows,
     };
-    print_table(&report, &params);
+    print_table(&report);
     if let Some(path) = &args.json {
         write_atomic(path, |w| {
             Ok(serde_json::to_writer_pretty(&mut *w, &report)?)
@@ -269,14 +268,14 @@ fn summarise(
         .collect()
 }
 
-fn print_table(report: &Report, params: &Params) {
+fn print_table(report: &Report) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
         "{}x{} max-iter {}, {} iterations{}",
         report.width,
         report.height,
-        params.max_iter,
+        report.max_iter,
         group_thousands(report.iterations),
         report
             .clock_hz
@@ -437,14 +436,19 @@ fn write_seed_script() -> Result<tempfile::TempDir> {
 
 /// Runs the seed's Python once; returns the seconds its map took (its own timer, excluding
 /// interpreter start-up) and its counts.
-fn run_python(dir: &Path, params: &Params, config: &Config) -> Result<(f64, Grid)> {
-    let b = params.viewport.bounds();
+fn run_python(
+    dir: &Path,
+    vp: &mandel::Viewport,
+    job: &Job,
+    config: &Config,
+) -> Result<(f64, Grid)> {
+    let b = vp.bounds();
     let counts_path = dir.join("counts.bin");
     let mut cmd = Command::new("python3");
     cmd.arg(dir.join("seed.py"))
-        .arg(format!("--width={}", params.viewport.width()))
-        .arg(format!("--height={}", params.viewport.height()))
-        .arg(format!("--max-iter={}", params.max_iter))
+        .arg(format!("--width={}", vp.width()))
+        .arg(format!("--height={}", vp.height()))
+        .arg(format!("--max-iter={}", job.max_iter))
         .arg(format!("--xmin={:?}", b.xmin))
         .arg(format!("--xmax={:?}", b.xmax))
         .arg(format!("--ymin={:?}", b.ymin))
@@ -473,6 +477,6 @@ fn run_python(dir: &Path, params: &Params, config: &Config) -> Result<(f64, Grid
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
         .collect();
-    let grid = Grid::from_counts(params.viewport.width(), params.viewport.height(), counts)?;
+    let grid = Grid::from_counts(vp.width(), vp.height(), counts)?;
     Ok((secs, grid))
 }

@@ -108,24 +108,24 @@ pub struct GridArgs {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_iter: u32,
     /// Left edge of the view (real axis) [default: -2.5].
-    #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["center", "zoom"])]
-    pub xmin: Option<f64>,
+    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["center", "zoom"])]
+    pub xmin: Option<String>,
     /// Right edge of the view [default: 1.0].
-    #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["center", "zoom"])]
-    pub xmax: Option<f64>,
+    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["center", "zoom"])]
+    pub xmax: Option<String>,
     /// Bottom edge of the view (imaginary axis) [default: -1.0].
-    #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["center", "zoom"])]
-    pub ymin: Option<f64>,
+    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["center", "zoom"])]
+    pub ymin: Option<String>,
     /// Top edge of the view [default: 1.0].
-    #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["center", "zoom"])]
-    pub ymax: Option<f64>,
+    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["center", "zoom"])]
+    pub ymax: Option<String>,
     /// Centre of the view as RE,IM (instead of the edges), e.g. -0.75,0.1.
-    #[arg(long, allow_hyphen_values = true, value_parser = parse_center, value_name = "RE,IM")]
-    pub center: Option<(f64, f64)>,
+    #[arg(long, allow_hyphen_values = true, value_name = "RE,IM")]
+    pub center: Option<String>,
     /// Magnification about --center: the view is 3.5/ZOOM wide, its height follows the
     /// picture's aspect ratio [default: 1].
-    #[arg(long, allow_negative_numbers = true)]
-    pub zoom: Option<f64>,
+    #[arg(long, allow_hyphen_values = true)]
+    pub zoom: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
@@ -151,7 +151,7 @@ pub struct RenderArgs {
     pub jobs: Option<NonZeroUsize>,
     /// Escape-time kernel: auto (the fastest this CPU has), scalar, portable, avx2, avx512,
     /// neon. Every kernel gives the same counts.
-    #[arg(long, env = mandel::kernel::KERNEL_ENV, default_value = "auto", value_parser = parse_kernel)]
+    #[arg(long, env = mandel::KERNEL_ENV, default_value = "auto", value_parser = parse_kernel)]
     pub kernel: mandel::Kernel,
     /// Do every iteration: no early stop for orbits proven never to escape (periodic, or caught
     /// near the main cardioid's fixed point or the period-2 bulb's cycle); same counts, slower.
@@ -246,18 +246,6 @@ pub struct BenchArgs {
     pub quiet: bool,
 }
 
-fn parse_center(s: &str) -> Result<(f64, f64), String> {
-    let (re, im) = s
-        .split_once(',')
-        .ok_or_else(|| format!("'{s}' is not RE,IM (two numbers separated by a comma)"))?;
-    let num = |part: &str| {
-        part.trim()
-            .parse::<f64>()
-            .map_err(|_| format!("'{part}' in '{s}' is not a number"))
-    };
-    Ok((num(re)?, num(im)?))
-}
-
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse().map_err(|e: mandel::Error| e.to_string())
 }
@@ -271,7 +259,7 @@ fn parse_color_mode(s: &str) -> Result<mandel::ColorMode, String> {
 }
 
 fn parse_inside(s: &str) -> Result<[u8; 3], String> {
-    mandel::style::parse_color(s).map_err(|e| e.to_string())
+    mandel::parse_color(s).map_err(|e| e.to_string())
 }
 
 fn parse_colormap(s: &str) -> Result<Colormap, String> {
@@ -279,20 +267,40 @@ fn parse_colormap(s: &str) -> Result<Colormap, String> {
 }
 
 impl GridArgs {
-    /// The validated grid these options describe.
-    pub fn params(&self) -> mandel::Result<mandel::Params> {
-        mandel::GridSpec {
+    /// The job these options describe, every other setting at its default (the library
+    /// checks the values when the job runs).
+    pub fn job(&self) -> mandel::Result<mandel::Job> {
+        use mandel::Field;
+        let mut view = mandel::View::default();
+        for (field, text) in [
+            (Field::Xmin, &self.xmin),
+            (Field::Xmax, &self.xmax),
+            (Field::Ymin, &self.ymin),
+            (Field::Ymax, &self.ymax),
+            (Field::Center, &self.center),
+            (Field::Zoom, &self.zoom),
+        ] {
+            if let Some(text) = text {
+                view.set(field, text)?;
+            }
+        }
+        Ok(mandel::Job {
+            view,
             width: self.width,
             height: self.height,
             max_iter: self.max_iter,
-            xmin: self.xmin,
-            xmax: self.xmax,
-            ymin: self.ymin,
-            ymax: self.ymax,
-            center: self.center,
-            zoom: self.zoom,
-        }
-        .params()
+            ..mandel::Job::default()
+        })
+    }
+}
+
+/// How the command line spells a field of the library's: as its option (`--max-iter`), or by
+/// name where no option sets it alone.
+pub fn option_name(field: mandel::Field) -> String {
+    use mandel::Field;
+    match field {
+        Field::View | Field::Rows => field.name().to_string(),
+        _ => format!("--{}", field.name().replace('_', "-")),
     }
 }
 
@@ -318,9 +326,15 @@ mod tests {
             panic!("render")
         };
         assert_eq!(
-            (a.grid.xmin, a.grid.xmax, a.grid.ymin),
-            (Some(-2.0), Some(-1.0), Some(-0.5))
+            (
+                a.grid.xmin.clone(),
+                a.grid.xmax.clone(),
+                a.grid.ymin.clone()
+            ),
+            (Some("-2".into()), Some("-1".into()), Some("-0.5".into()))
         );
+        let b = a.grid.job().unwrap().viewport().unwrap().bounds();
+        assert_eq!((b.xmin, b.xmax, b.ymin), (-2.0, -1.0, -0.5));
 
         let cli =
             Cli::try_parse_from(["mandel", "render", "--center", "-0.75,-0.1", "-o", "x.png"])
@@ -328,7 +342,7 @@ mod tests {
         let Command::Render(a) = cli.command else {
             panic!("render")
         };
-        assert_eq!(a.grid.center, Some((-0.75, -0.1)));
+        assert_eq!(a.grid.center.as_deref(), Some("-0.75,-0.1"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub fn install() {
     let _ = ctrlc::set_handler(|| {
         let _exiting = CLEANING_UP.lock();
         INTERRUPTED.store(true, Ordering::SeqCst);
-        mandel::process_pool::kill_all_workers();
+        mandel::kill_all_workers();
         if let Ok(paths) = PENDING.lock() {
             for p in paths.iter() {
                 let _ = std::fs::remove_file(p);

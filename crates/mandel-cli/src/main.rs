@@ -49,7 +49,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             interrupt::defer_to_handler();
-            eprintln!("mandel: {}", one_line(&format!("{e:#}")));
+            eprintln!("mandel: {}", one_line(&describe(&e)));
             ExitCode::from(exit_code(&e))
         }
     }
@@ -66,6 +66,18 @@ fn exit_code(e: &anyhow::Error) -> u8 {
                 .is_some_and(mandel_server::ServeError::is_usage)
     });
     if usage { 2 } else { 1 }
+}
+
+/// The error's message, a library error's field spelled as the option that sets it.
+fn describe(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<mandel::Error>() {
+        Some(mandel::Error::Invalid {
+            field,
+            value,
+            reason,
+        }) => format!("{} = {value} {reason}", cli::option_name(*field)),
+        _ => format!("{e:#}"),
+    }
 }
 
 /// clap's messages span several lines (a blank line, then a hint); keep the part before the

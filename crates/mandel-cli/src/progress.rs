@@ -38,6 +38,17 @@ impl Progress {
     /// `n` more units done; safe to call from any thread.
     pub fn inc(&self, n: u64) {
         self.bar.inc(n);
+        self.show_when_due();
+    }
+
+    /// `done` units of `total` done; safe to call from any thread.
+    pub fn set(&self, done: u64, total: u64) {
+        self.bar.set_length(total);
+        self.bar.set_position(done);
+        self.show_when_due();
+    }
+
+    fn show_when_due(&self) {
         if self.enabled && self.start.elapsed() >= SHOW_AFTER {
             self.shown
                 .call_once(|| self.bar.set_draw_target(ProgressDrawTarget::stderr()));

@@ -147,7 +147,7 @@ async fn render(
         client: state.inner.client.to_string(),
         user_agent,
     };
-    let format = req.format;
+    let format = req.format();
     // The render itself runs on this blocking thread (and the library's own thread pool),
     // never on the async runtime's threads.
     let done = state

@@ -70,17 +70,15 @@ impl ApiError {
 impl From<mandel::Error> for ApiError {
     fn from(e: mandel::Error) -> Self {
         match e {
-            // The library names options as the command line spells them (max-iter); the
-            // query spells them with underscores.
+            // The library's field names are the query's own keys.
             mandel::Error::Invalid {
-                name,
+                field,
                 value,
                 reason,
-            } => ApiError::bad(
-                name.split('/').next().unwrap_or(name).replace('-', "_"),
-                value,
-                reason,
-            ),
+            } => ApiError::bad(field.name(), value, reason),
+            mandel::Error::UnknownParameter { name, value } => {
+                ApiError::bad(name, value, "is not a parameter of /render")
+            }
             mandel::Error::TooLarge { what, bytes, limit } => ApiError::OverLimit {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 field: "pixels",

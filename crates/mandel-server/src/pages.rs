@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use crate::db::{RenderRecord, Totals};
 use crate::scoreboard::{RENDER_BUCKETS, Scoreboard};
-use mandel::output::group_thousands;
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -159,4 +158,30 @@ pub fn metrics(board: &Scoreboard) -> String {
         &samples,
     );
     out
+}
+
+/// `1234567` as `1,234,567`, for people to read (the summary page, and `mandel`'s own
+/// summary lines).
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands() {
+        use super::group_thousands;
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1000), "1,000");
+        assert_eq!(group_thousands(4_332_069_196), "4,332,069,196");
+    }
 }

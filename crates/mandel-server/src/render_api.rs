@@ -4,112 +4,46 @@
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use mandel::{ColorMode, Colormap, Engine, Format, GridSpec, Kernel, Params, Pool, Style};
+use mandel::{Format, Job, Pool};
 
 use crate::config::Limits;
 use crate::db::{Db, NewRender, Outcome};
 use crate::error::ApiError;
 use crate::scoreboard::Scoreboard;
 
-/// A validated `/render` request.
+/// A validated `/render` request: the library's job, which the query describes in the job's
+/// own canonical vocabulary.
 #[derive(Debug, Clone)]
 pub struct RenderRequest {
-    pub params: Params,
-    pub style: Style,
-    pub format: Format,
+    /// What to render (its canonical text is the request's re-render query).
+    pub job: Job,
 }
 
-/// The query parameters `/render` knows, as `mandel render` spells them (with underscores).
-pub const PARAMETERS: &[&str] = &[
-    "width",
-    "height",
-    "max_iter",
-    "xmin",
-    "xmax",
-    "ymin",
-    "ymax",
-    "center",
-    "zoom",
-    "colormap",
-    "color",
-    "cycle",
-    "offset",
-    "inside",
-    "supersample",
-    "format",
-];
-
 impl RenderRequest {
-    /// Reads `/render`'s query pairs: every value parsed and named when it is bad (400), then
-    /// the request checked against `limits` (413 for pixels, 422 for max-iter).
+    /// Reads `/render`'s query pairs into a job: every value parsed and checked, the bad one
+    /// named (400), then the job checked against `limits` (413 for pixels, 422 for max-iter).
     pub fn parse(pairs: &[(String, String)], limits: &Limits) -> Result<Self, ApiError> {
-        for (i, (key, value)) in pairs.iter().enumerate() {
-            if !PARAMETERS.contains(&key.as_str()) {
-                return Err(ApiError::bad(key, value, "is not a parameter of /render"));
-            }
-            if pairs[..i].iter().any(|(k, _)| k == key) {
-                return Err(ApiError::bad(key, value, "is given more than once"));
-            }
-        }
-        let get = |key: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
-        let defaults = GridSpec::default();
-        let spec = GridSpec {
-            width: opt(get("width"), "width", whole)?.unwrap_or(defaults.width),
-            height: opt(get("height"), "height", whole)?.unwrap_or(defaults.height),
-            max_iter: opt(get("max_iter"), "max_iter", whole)?.unwrap_or(defaults.max_iter),
-            xmin: opt(get("xmin"), "xmin", number)?,
-            xmax: opt(get("xmax"), "xmax", number)?,
-            ymin: opt(get("ymin"), "ymin", number)?,
-            ymax: opt(get("ymax"), "ymax", number)?,
-            center: opt(get("center"), "center", complex)?,
-            zoom: opt(get("zoom"), "zoom", number)?,
-        };
-        let style = Style {
-            mode: opt(get("color"), "color", named::<ColorMode>)?.unwrap_or_default(),
-            colormap: opt(get("colormap"), "colormap", named::<Colormap>)?.unwrap_or_default(),
-            cycle: opt(get("cycle"), "cycle", number)?,
-            offset: opt(get("offset"), "offset", number)?.unwrap_or(0.0),
-            inside: opt(get("inside"), "inside", |s| {
-                mandel::style::parse_color(s).map_err(|e| e.to_string())
-            })?,
-            supersample: opt(get("supersample"), "supersample", whole)?.unwrap_or(1),
-        };
-        let format = opt(get("format"), "format", named::<Format>)?.unwrap_or(Format::Png);
-
-        style.validate()?;
-        if style.supersample > 1 && !format.uses_colormap() {
-            return Err(ApiError::bad(
-                "supersample",
-                style.supersample.to_string(),
-                format!("makes pictures (png, jpeg, ppm); {format} holds the exact counts"),
-            ));
-        }
+        let mut job = Job::from_pairs(pairs.iter().map(|(k, v)| (k, v)))?;
         // Every value is checked before the limits: a request that is wrong is told so,
         // whatever its size.
-        let params = spec.params()?;
-        if spec.max_iter > limits.max_iter {
+        job.check()?;
+        if job.max_iter > limits.max_iter {
             return Err(ApiError::OverLimit {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 field: "max_iter",
-                what: format!("max_iter {}", spec.max_iter),
+                what: format!("max_iter {}", job.max_iter),
                 limit: limits.max_iter.into(),
             });
         }
-        let ss = u64::from(style.supersample);
-        let pixels = u64::from(spec.width) * u64::from(spec.height) * ss * ss;
-        if pixels > limits.max_pixels {
+        let ss = job.style.supersample;
+        if job.samples().is_none_or(|n| n > limits.max_pixels) {
             return Err(ApiError::OverLimit {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 field: "pixels",
                 what: format!(
                     "{}x{} pixels{}",
-                    spec.width,
-                    spec.height,
+                    job.width,
+                    job.height,
                     if ss > 1 {
                         format!(" with {ss}x{ss} samples each")
                     } else {
@@ -119,82 +53,23 @@ impl RenderRequest {
                 limit: limits.max_pixels,
             });
         }
-        Ok(RenderRequest {
-            params,
-            style,
-            format,
-        })
+        // A small render stays on the request's own thread: under load the requests keep
+        // every core busy.
+        job.pool = Pool::Auto;
+        Ok(RenderRequest { job })
     }
 
-    /// The query that renders exactly this again: every option explicit, the view as exact
-    /// edges, so that the link survives changes of defaults.
+    /// The query that renders exactly this again: the job's canonical text.
     pub fn canonical_query(&self) -> String {
-        let vp = &self.params.viewport;
-        let b = vp.bounds();
-        let s = &self.style;
-        let mut q = vec![
-            ("width", vp.width().to_string()),
-            ("height", vp.height().to_string()),
-            ("max_iter", self.params.max_iter.to_string()),
-            ("xmin", format!("{:?}", b.xmin)),
-            ("xmax", format!("{:?}", b.xmax)),
-            ("ymin", format!("{:?}", b.ymin)),
-            ("ymax", format!("{:?}", b.ymax)),
-            ("colormap", s.colormap.to_string()),
-            ("color", s.mode.to_string()),
-            ("format", self.format.to_string()),
-        ];
-        if let Some(n) = s.cycle {
-            q.push(("cycle", format!("{n:?}")));
-        }
-        if s.offset != 0.0 {
-            q.push(("offset", format!("{:?}", s.offset)));
-        }
-        if let Some([r, g, b]) = s.inside {
-            q.push(("inside", format!("#{r:02x}{g:02x}{b:02x}")));
-        }
-        if s.supersample > 1 {
-            q.push(("supersample", s.supersample.to_string()));
-        }
-        form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(q)
-            .finish()
+        self.job
+            .canonical()
+            .expect("a checked job has a canonical text")
     }
-}
 
-fn opt<T>(
-    value: Option<&str>,
-    field: &str,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<Option<T>, ApiError> {
-    value
-        .map(|v| parse(v.trim()).map_err(|reason| ApiError::bad(field, v, reason)))
-        .transpose()
-}
-
-fn whole(s: &str) -> Result<u32, String> {
-    s.parse().map_err(|_| "is not a whole number".into())
-}
-
-fn number(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x.is_finite() => Ok(x),
-        _ => Err("is not a finite number".into()),
+    /// The format of the response's body.
+    pub fn format(&self) -> Format {
+        self.job.format
     }
-}
-
-fn complex(s: &str) -> Result<(f64, f64), String> {
-    let (re, im) = s
-        .split_once(',')
-        .ok_or("is not RE,IM (two numbers separated by a comma)")?;
-    Ok((number(re.trim())?, number(im.trim())?))
-}
-
-fn named<T: std::str::FromStr<Err = mandel::Error>>(s: &str) -> Result<T, String> {
-    s.parse().map_err(|e: mandel::Error| match e {
-        mandel::Error::Invalid { reason, .. } => reason,
-        other => other.to_string(),
-    })
 }
 
 /// Who asked, for the log.
@@ -222,18 +97,18 @@ pub fn run(
     board: &Scoreboard,
     limits: &Limits,
 ) -> Result<Rendered, ApiError> {
-    let vp = &req.params.viewport;
+    let job = &req.job;
     let id = db.begin_render(&NewRender {
         client: who.client.clone(),
         user_agent: who.user_agent.clone(),
         pid: std::process::id(),
-        width: vp.width(),
-        height: vp.height(),
-        max_iter: req.params.max_iter,
-        bounds: vp.bounds(),
-        colormap: req.style.colormap.to_string(),
-        color: req.style.mode.to_string(),
-        format: req.format.to_string(),
+        width: job.width,
+        height: job.height,
+        max_iter: job.max_iter,
+        bounds: job.viewport()?.bounds(),
+        colormap: job.style.colormap.to_string(),
+        color: job.style.mode.to_string(),
+        format: job.format.to_string(),
         query: req.canonical_query(),
     })?;
     board
@@ -273,35 +148,15 @@ pub fn run(
     }
 }
 
-/// Renders with at most this many pixel-iterations (pixels times max-iter) run sequentially.
-const SMALL_RENDER: u64 = 1 << 24;
-
-/// The encoded body and the render's iteration count.
+/// The encoded body and the render's iteration count (the counts' sum).
 fn compute(req: &RenderRequest, deadline: Instant) -> mandel::Result<(Vec<u8>, u64)> {
-    let params = &req.params;
-    // A small render stays on the request's own thread: handing a millisecond of work to the
-    // pool costs about as much as it saves, and under load the requests keep every core busy.
-    let work = params.viewport.pixels() * u64::from(params.max_iter);
-    let pool = if work < SMALL_RENDER {
-        Pool::Sequential
-    } else {
-        Pool::all_cores()
-    };
-    let engine = Engine {
+    let job = Job {
         deadline: Some(deadline),
-        ..Engine::new(pool, Kernel::best())
+        ..req.job.clone()
     };
-    let grid = mandel::render(params, &engine, &|_| {})?;
     let mut body = Vec::new();
-    if req.format.uses_colormap() {
-        let rgb = mandel::style::paint(params, &engine, &req.style, Some(&grid))?;
-        let text = mandel::output::picture_params(params, &req.style);
-        let (w, h) = (grid.width(), grid.height());
-        mandel::output::write_picture(&rgb, w, h, req.format, Some(&text), &mut body)?;
-    } else {
-        mandel::output::write_counts(&grid, req.format, params.max_iter, &mut body)?;
-    }
-    Ok((body, grid.total_iterations()))
+    let summary = job.run(&mut body)?;
+    Ok((body, summary.iterations))
 }
 
 #[cfg(test)]
@@ -327,9 +182,11 @@ mod tests {
     #[test]
     fn defaults_are_mandel_renders() {
         let r = parse("").unwrap();
-        assert_eq!(r.params, GridSpec::default().params().unwrap());
-        assert_eq!(r.format, Format::Png);
-        assert_eq!(r.style, Style::default());
+        let seed = Job::default();
+        assert_eq!(r.job.viewport().unwrap(), seed.viewport().unwrap());
+        assert_eq!(r.job.max_iter, 1000);
+        assert_eq!(r.format(), Format::Png);
+        assert_eq!(r.job.style, mandel::Style::default());
     }
 
     #[test]
@@ -341,9 +198,14 @@ mod tests {
         ] {
             let r = parse(q).unwrap();
             let again = parse(&r.canonical_query()).unwrap();
-            assert_eq!(again.params, r.params, "{q}");
-            assert_eq!(again.style, r.style, "{q}");
-            assert_eq!(again.format, r.format, "{q}");
+            assert_eq!(
+                again.job.viewport().unwrap(),
+                r.job.viewport().unwrap(),
+                "{q}"
+            );
+            assert_eq!(again.job.max_iter, r.job.max_iter, "{q}");
+            assert_eq!(again.job.style, r.job.style, "{q}");
+            assert_eq!(again.format(), r.format(), "{q}");
         }
     }
 

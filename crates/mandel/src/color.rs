@@ -12,18 +12,26 @@ use crate::grid::Grid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Colormap {
     #[default]
+    /// matplotlib's default since 2.0, and the seed's.
     Viridis,
+    /// Black through purple to pale yellow.
     Magma,
+    /// Black through red to pale yellow.
     Inferno,
+    /// Blue through magenta to yellow.
     Plasma,
+    /// Google's rainbow, dark blue through green to dark red.
     Turbo,
+    /// Cyclic: pale through blue and red back to pale.
     Twilight,
+    /// White to black.
     Greys,
     /// The classic fractal-explorer gradient, deep blue through white to gold; cyclic.
     Classic,
 }
 
 impl Colormap {
+    /// Every colormap.
     pub const ALL: [Colormap; 8] = [
         Colormap::Viridis,
         Colormap::Magma,
@@ -35,6 +43,7 @@ impl Colormap {
         Colormap::Classic,
     ];
 
+    /// The colormap's name, as `--colormap` takes it.
     pub fn name(self) -> &'static str {
         match self {
             Colormap::Viridis => "viridis",
@@ -151,7 +160,7 @@ impl FromStr for Colormap {
             .ok_or_else(|| {
                 let names: Vec<_> = Colormap::ALL.iter().map(|c| c.name()).collect();
                 Error::invalid(
-                    "colormap",
+                    crate::Field::Colormap,
                     s,
                     format!("is not known (choose one of {})", names.join(", ")),
                 )
@@ -173,6 +182,7 @@ pub struct LinearScale {
 }
 
 impl LinearScale {
+    /// The scale from `lo` (level 0) to `hi` (level 255).
     pub fn new(lo: u32, hi: u32) -> Self {
         LinearScale { lo, hi }
     }
@@ -184,6 +194,7 @@ impl LinearScale {
     }
 
     #[inline]
+    /// The level (0 to 255) of `count`.
     pub fn level(&self, count: u32) -> u8 {
         if self.hi <= self.lo {
             return 0;
@@ -195,12 +206,12 @@ impl LinearScale {
 
 /// The picture's rows top to bottom: the top row is `ymax`, so the imaginary axis points up,
 /// as a person expects (and unlike the grid's and numpy's row order).
-pub fn picture_rows(grid: &Grid) -> impl Iterator<Item = &[u32]> {
+pub(crate) fn picture_rows(grid: &Grid) -> impl Iterator<Item = &[u32]> {
     grid.rows().rev()
 }
 
 /// An RGB picture of the grid with the given colormap, top row first.
-pub fn to_rgb(grid: &Grid, colormap: Colormap) -> Result<Vec<u8>> {
+pub(crate) fn to_rgb(grid: &Grid, colormap: Colormap) -> Result<Vec<u8>> {
     let lut = colormap.lut();
     let scale = LinearScale::of(grid);
     let mut rgb = crate::memory::try_vec(
@@ -214,7 +225,7 @@ pub fn to_rgb(grid: &Grid, colormap: Colormap) -> Result<Vec<u8>> {
 }
 
 /// A greyscale picture of the grid (level 0 for the lowest count), top row first.
-pub fn to_grey(grid: &Grid) -> Result<Vec<u8>> {
+pub(crate) fn to_grey(grid: &Grid) -> Result<Vec<u8>> {
     let scale = LinearScale::of(grid);
     let mut grey = crate::memory::try_vec(
         "the greyscale picture",

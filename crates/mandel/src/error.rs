@@ -1,52 +1,79 @@
-//! The library's one error type.
+//! The library's one error type, and the names of the parameters it can blame.
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 use std::path::PathBuf;
 
+/// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Everything that can go wrong in a render.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
-    /// A parameter a caller supplied is out of range; the message names it and its value.
-    #[error("{name} = {value} {reason}")]
+    /// A parameter is out of range or unreadable; `field` names it, `value` is what was given.
+    /// The message reads `{field} = {value} {reason}` in the library's own vocabulary (the
+    /// canonical text form's keys, [`Field::name`]); front ends respell the field their way.
+    #[error("{} = {value} {reason}", field.name())]
     Invalid {
-        name: &'static str,
+        /// The parameter.
+        field: Field,
+        /// Its value, as given.
         value: String,
+        /// Why it cannot be used: the end of a sentence that begins with the field and value.
         reason: String,
+    },
+    /// A parameter name that no job has (in a query or a canonical text).
+    #[error("{name} = {value} is not a parameter of a render")]
+    UnknownParameter {
+        /// The name, as given.
+        name: String,
+        /// Its value, as given.
+        value: String,
     },
     /// The request is valid but too large for this machine.
     #[error("{what} needs {bytes} bytes, more than this machine's memory ({limit} bytes)")]
     TooLarge {
+        /// What would have been allocated.
         what: String,
+        /// How many bytes it needs.
         bytes: u64,
+        /// How many bytes this machine has.
         limit: u64,
     },
     /// Reading or writing a file failed.
     // The message of `err` is part of this one, so it is not also a `#[source]`: error
     // chains would print it twice.
     #[error("{}: {}", path.display(), describe_io(err))]
-    Io { path: PathBuf, err: std::io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        err: std::io::Error,
+    },
     /// Writing encoded output failed part way.
     #[error("writing output: {}", describe_io(.0))]
     Write(std::io::Error),
     /// A worker process failed, or the pool gave up on its workers.
     #[error("{0}")]
     Worker(String),
-    /// The render was still running at its [`Engine`](crate::Engine) deadline.
+    /// The render was still running at its deadline ([`crate::Job::deadline`]).
     #[error("the render passed its deadline")]
     DeadlineExceeded,
     /// Encoding an image failed for a reason other than I/O.
     #[error("encoding {format}: {message}")]
     Encode {
+        /// The format being written.
         format: &'static str,
+        /// The encoder's message.
         message: String,
     },
 }
 
 impl Error {
-    pub fn invalid(name: &'static str, value: impl Display, reason: impl Into<String>) -> Self {
+    /// An [`Error::Invalid`] for `field`.
+    pub fn invalid(field: Field, value: impl Display, reason: impl Into<String>) -> Self {
         Error::Invalid {
-            name,
+            field,
             value: value.to_string(),
             reason: reason.into(),
         }
@@ -63,8 +90,139 @@ impl Error {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            Error::Invalid { .. } | Error::TooLarge { .. } | Error::Io { .. }
+            Error::Invalid { .. }
+                | Error::UnknownParameter { .. }
+                | Error::TooLarge { .. }
+                | Error::Io { .. }
         )
+    }
+}
+
+impl From<mandel_kernel::InvalidValue> for Error {
+    fn from(e: mandel_kernel::InvalidValue) -> Self {
+        let field = Field::ALL
+            .into_iter()
+            .find(|f| f.name() == e.name)
+            .unwrap_or(Field::View);
+        Error::Invalid {
+            field,
+            value: e.value,
+            reason: e.reason,
+        }
+    }
+}
+
+/// The parameters of a [`crate::Job`] an error can name. [`Field::name`] is the library's
+/// vocabulary: the keys of the canonical text form and of the server's query string. The
+/// command line spells them as options (`max_iter` is `--max-iter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Field {
+    /// Pixels per row.
+    Width,
+    /// Rows.
+    Height,
+    /// The iteration limit.
+    MaxIter,
+    /// The view's left edge.
+    Xmin,
+    /// The view's right edge.
+    Xmax,
+    /// The view's bottom edge.
+    Ymin,
+    /// The view's top edge.
+    Ymax,
+    /// The view's centre.
+    Center,
+    /// The view's magnification.
+    Zoom,
+    /// The view as a whole (a combination of its parameters).
+    View,
+    /// The rows to render.
+    Rows,
+    /// How values map onto the colormap.
+    Color,
+    /// The colormap.
+    Colormap,
+    /// The colormap's period.
+    Cycle,
+    /// The colormap's shift.
+    Offset,
+    /// The colour of the set.
+    Inside,
+    /// Samples per pixel along each axis.
+    Supersample,
+    /// The output format.
+    Format,
+    /// The output file.
+    Output,
+    /// The escape-time kernel.
+    Kernel,
+    /// Workers in the pool.
+    Jobs,
+    /// A file of parameters to render again.
+    From,
+}
+
+impl Field {
+    /// Every field.
+    pub const ALL: [Field; 22] = [
+        Field::Width,
+        Field::Height,
+        Field::MaxIter,
+        Field::Xmin,
+        Field::Xmax,
+        Field::Ymin,
+        Field::Ymax,
+        Field::Center,
+        Field::Zoom,
+        Field::View,
+        Field::Rows,
+        Field::Color,
+        Field::Colormap,
+        Field::Cycle,
+        Field::Offset,
+        Field::Inside,
+        Field::Supersample,
+        Field::Format,
+        Field::Output,
+        Field::Kernel,
+        Field::Jobs,
+        Field::From,
+    ];
+
+    /// The field's name in the library's vocabulary (snake case: `max_iter`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Width => "width",
+            Field::Height => "height",
+            Field::MaxIter => "max_iter",
+            Field::Xmin => "xmin",
+            Field::Xmax => "xmax",
+            Field::Ymin => "ymin",
+            Field::Ymax => "ymax",
+            Field::Center => "center",
+            Field::Zoom => "zoom",
+            Field::View => "view",
+            Field::Rows => "rows",
+            Field::Color => "color",
+            Field::Colormap => "colormap",
+            Field::Cycle => "cycle",
+            Field::Offset => "offset",
+            Field::Inside => "inside",
+            Field::Supersample => "supersample",
+            Field::Format => "format",
+            Field::Output => "output",
+            Field::Kernel => "kernel",
+            Field::Jobs => "jobs",
+            Field::From => "from",
+        }
+    }
+}
+
+impl Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

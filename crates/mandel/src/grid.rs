@@ -34,16 +34,15 @@ impl Grid {
         })
     }
 
-    /// Wraps counts computed elsewhere (a worker process, a file); `counts.len()` must be
+    /// Wraps counts computed elsewhere (a file, another program); `counts.len()` must be
     /// `width * height`.
     pub fn from_counts(width: u32, height: u32, counts: Vec<u32>) -> Result<Self> {
         let expected = u64::from(width) * u64::from(height);
         if counts.len() as u64 != expected {
-            return Err(Error::invalid(
-                "counts",
-                counts.len(),
-                format!("values do not fill a {width}x{height} grid"),
-            ));
+            return Err(Error::Worker(format!(
+                "{} counts do not fill a {width}x{height} grid",
+                counts.len()
+            )));
         }
         Ok(Grid {
             width,
@@ -52,9 +51,11 @@ impl Grid {
         })
     }
 
+    /// Pixels per row.
     pub fn width(&self) -> u32 {
         self.width
     }
+    /// Rows.
     pub fn height(&self) -> u32 {
         self.height
     }
@@ -62,11 +63,8 @@ impl Grid {
     pub fn counts(&self) -> &[u32] {
         &self.counts
     }
-    pub fn counts_mut(&mut self) -> &mut [u32] {
+    pub(crate) fn counts_mut(&mut self) -> &mut [u32] {
         &mut self.counts
-    }
-    pub fn into_counts(self) -> Vec<u32> {
-        self.counts
     }
     /// Row `r` (row 0 samples `ymin`).
     pub fn row(&self, r: u32) -> &[u32] {

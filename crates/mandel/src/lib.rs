@@ -1,4 +1,4 @@
-//! Exact, parallel Mandelbrot escape-time rendering.
+//! Exact, parallel Mandelbrot escape-time rendering: one render pipeline for every front end.
 //!
 //! The grid, iteration rule and counts are those of the seed program (a Python blog post that
 //! maps `mandelbrotCalcRow` over the rows of a 400x400 picture): pixel (r, c) samples
@@ -6,34 +6,56 @@
 //! while `|z| < 2` and the count is below the limit. Every kernel and every pool gives the
 //! seed's counts bit for bit.
 //!
+//! A render is described by a [`Job`]: the view, the size, the limit, the rows, the style, the
+//! format (what the output holds), and the kernel, pool, deadline and progress callback (how
+//! it is computed). [`Job::run`] validates it, computes it and encodes it; [`Job::counts`]
+//! returns the count grid. A job has one canonical text form ([`Job::canonical`]), which
+//! pictures carry and the server's links and log use.
+//!
 //! ```
-//! use mandel::{render, Engine, Params, Viewport};
-//! let params = Params::new(Viewport::seed(40, 20)?, 100)?;
-//! let grid = render(&params, &Engine::default(), &|_band| {})?;
-//! assert_eq!(grid.row(10)[16], 100); // (-1.1, 0) is in the set
+//! use mandel::{Format, Job};
+//! let job = Job {
+//!     width: 40,
+//!     height: 20,
+//!     max_iter: 100,
+//!     format: Format::Pbm,
+//!     ..Job::default()
+//! };
+//! let mut pbm = Vec::new();
+//! let summary = job.run(&mut pbm)?;
+//! assert!(pbm.starts_with(b"P4\n40 20\n"));
+//! assert!(summary.computed <= summary.iterations);
 //! # Ok::<(), mandel::Error>(())
 //! ```
+//!
+//! The escape-time kernels themselves are in the `mandel-kernel` crate, re-exported here.
+
+#![warn(missing_docs)]
 
 pub mod color;
 mod error;
 mod grid;
-pub mod kernel;
-pub mod memory;
-pub mod output;
-pub mod process_pool;
+mod job;
+mod memory;
+mod output;
+mod pipeline;
+mod process_pool;
 mod render;
-pub mod style;
-mod viewport;
+mod style;
+mod tuning;
+mod view;
 
 pub use color::Colormap;
-pub use error::{Error, Result};
+pub use error::{Error, Field, Result};
 pub use grid::Grid;
-pub use kernel::{Kernel, Shortcuts, escape_time};
-pub use output::{AtomicFile, Format};
-pub use render::{
-    Band, Engine, GridSpec, Params, Pool, RowOrder, available_cores, render, render_in_order,
-    render_into, rows_per_task,
+pub use job::{Job, PICTURE_PREFIX, ProgressFn};
+pub use mandel_kernel::{
+    Bounds, KERNEL_ENV, Kernel, SEED_BOUNDS, Shortcuts, Viewport, escape_time,
 };
-pub use style::{ColorMode, Style};
-pub use viewport::{Bounds, SEED_BOUNDS, Viewport};
-pub mod clock;
+pub use output::{AtomicFile, Format};
+pub use pipeline::Summary;
+pub use process_pool::{WorkerCommand, kill_all_workers, run_worker};
+pub use render::{Pool, available_cores};
+pub use style::{ColorMode, SMOOTH_RADIUS, Style, parse_color};
+pub use tuning::SMALL_RENDER;
+pub use view::View;

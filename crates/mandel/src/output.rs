@@ -8,14 +8,17 @@ use std::str::FromStr;
 use image::{ExtendedColorType, ImageEncoder};
 
 use crate::color;
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::grid::Grid;
+use crate::render::{Engine, Params, RowOrder, render_in_order};
 
 /// Output formats. Pictures (PNG, JPEG, PPM, PGM, PBM) have `ymax` on their top row; `.npy`
 /// keeps the grid's row order (row 0 is `ymin`), as the seed's list of rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// PNG, 8-bit RGB, the parameters in a tEXt chunk.
     Png,
+    /// JPEG at quality 92, the parameters in a comment.
     Jpeg,
     /// Netpbm P6: the colormapped picture.
     Ppm,
@@ -28,6 +31,7 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format.
     pub const ALL: [Format; 6] = [
         Format::Png,
         Format::Jpeg,
@@ -37,6 +41,7 @@ impl Format {
         Format::Npy,
     ];
 
+    /// The format's name, as `--format` takes it.
     pub fn name(self) -> &'static str {
         match self {
             Format::Png => "png",
@@ -58,15 +63,16 @@ impl Format {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         if ext.is_empty() {
             return Err(Error::invalid(
-                "output",
+                Field::Output,
                 path.display(),
                 "has no extension to tell its format (add one, or pass --format)",
             ));
         }
         ext.parse()
-            .map_err(|_| Error::invalid("output", path.display(), unknown_format_reason(ext)))
+            .map_err(|_| Error::invalid(Field::Output, path.display(), unknown_format_reason(ext)))
     }
 
+    /// The media type of a response holding this format.
     pub fn mime_type(self) -> &'static str {
         match self {
             Format::Png => "image/png",
@@ -102,7 +108,7 @@ impl FromStr for Format {
             "pbm" => Ok(Format::Pbm),
             "npy" => Ok(Format::Npy),
             _ => Err(Error::invalid(
-                "format",
+                Field::Format,
                 s,
                 format!(
                     "is not known (choose one of {})",
@@ -114,7 +120,12 @@ impl FromStr for Format {
 }
 
 /// Writes the formats made from the counts themselves: npy, pbm, pgm.
-pub fn write_counts(grid: &Grid, format: Format, max_iter: u32, out: impl Write) -> Result<()> {
+pub(crate) fn write_counts(
+    grid: &Grid,
+    format: Format,
+    max_iter: u32,
+    out: impl Write,
+) -> Result<()> {
     let mut out = BufWriter::with_capacity(1 << 16, out);
     let (w, h) = (grid.width(), grid.height());
     match format {
@@ -133,12 +144,12 @@ pub fn write_counts(grid: &Grid, format: Format, max_iter: u32, out: impl Write)
 }
 
 /// The keyword of the PNG text chunk that carries a picture's parameters.
-pub const PARAMS_KEYWORD: &str = "mandel";
+const PARAMS_KEYWORD: &str = "mandel";
 
 /// Writes an RGB picture (top row first) as PNG, JPEG or PPM. `params`, if given, is stored
 /// in the file: a PNG tEXt chunk with keyword [`PARAMS_KEYWORD`], a JPEG comment, a PPM
 /// header comment (one line).
-pub fn write_picture(
+pub(crate) fn write_picture(
     rgb: &[u8],
     width: u32,
     height: u32,
@@ -215,46 +226,16 @@ fn with_jpeg_comment(jpeg: &[u8], text: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// What a picture carries so that `mandel render --from` can make it again: the `mandel render`
-/// options that decide its pixels, the view as exact edges.
-pub fn picture_params(params: &crate::Params, style: &crate::Style) -> String {
-    let vp = &params.viewport;
-    let b = vp.bounds();
-    let mut args = vec![
-        format!("--width={}", vp.width()),
-        format!("--height={}", vp.height()),
-        format!("--max-iter={}", params.max_iter),
-        format!("--xmin={:?}", b.xmin),
-        format!("--xmax={:?}", b.xmax),
-        format!("--ymin={:?}", b.ymin),
-        format!("--ymax={:?}", b.ymax),
-        format!("--color={}", style.mode),
-        format!("--colormap={}", style.colormap),
-        format!("--offset={:?}", style.offset),
-        format!("--supersample={}", style.supersample),
-    ];
-    if let Some(n) = style.cycle {
-        args.push(format!("--cycle={n:?}"));
-    }
-    if let Some([r, g, b]) = style.inside {
-        args.push(format!("--inside=#{r:02x}{g:02x}{b:02x}"));
-    }
-    format!("{PARAMS_PREFIX}{}", args.join(" "))
-}
-
-/// How the text of [`picture_params`] begins.
-pub const PARAMS_PREFIX: &str = concat!("mandel ", env!("CARGO_PKG_VERSION"), " render ");
-
 /// The parameters a picture written by [`write_picture`] carries, if any: from a PNG's tEXt
 /// chunk or a JPEG's comment.
-pub fn read_picture_params(path: &Path) -> Result<Option<String>> {
+pub(crate) fn read_picture_params(path: &Path) -> Result<Option<String>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     if bytes.starts_with(b"\x89PNG") {
         let reader = png::Decoder::new(io::Cursor::new(&bytes))
             .read_info()
             .map_err(|e| {
                 Error::invalid(
-                    "from",
+                    Field::From,
                     path.display(),
                     format!("is not a readable PNG: {e}"),
                 )
@@ -285,7 +266,7 @@ pub fn read_picture_params(path: &Path) -> Result<Option<String>> {
         return Ok(None);
     }
     Err(Error::invalid(
-        "from",
+        Field::From,
         path.display(),
         "is neither a PNG nor a JPEG",
     ))
@@ -334,18 +315,19 @@ fn pack_pbm_row(row: &[u32], max_iter: u32, packed: &mut [u8]) {
 /// Renders `params` straight into a PBM on `out`, bands of rows written as they are finished
 /// (top line first), so the count grid is never held: memory stays at a few bands per thread
 /// whatever the size. The bytes are those of [`write_counts`] with [`Format::Pbm`].
-/// `on_rows` hears of every band written (for a progress bar). Returns the total iterations.
-pub fn stream_pbm(
-    params: &crate::Params,
-    engine: &crate::Engine,
+/// `on_rows` hears of every band written (for a progress bar). Returns the total iterations
+/// and those the kernels' shortcuts skipped.
+pub(crate) fn stream_pbm(
+    params: &Params,
+    engine: &Engine,
     out: impl Write + Send,
     on_rows: &(dyn Fn(u32) + Sync),
-) -> Result<u64> {
+) -> Result<(u64, u64)> {
     let vp = &params.viewport;
     let mut out = BufWriter::with_capacity(1 << 16, out);
-    write!(out, "P4\n{} {}\n", vp.width(), vp.height()).map_err(Error::Write)?;
+    write!(out, "P4\n{} {}\n", vp.width(), params.rows.len()).map_err(Error::Write)?;
     let mut packed = vec![0u8; (vp.width() as usize).div_ceil(8)];
-    let total = crate::render_in_order(params, engine, crate::RowOrder::TopFirst, &mut |band| {
+    let total = render_in_order(params, engine, RowOrder::TopFirst, &mut |band| {
         // Bands come top first; the rows inside a band ascend, so they are written reversed.
         for row in band.counts.chunks_exact(band.width as usize).rev() {
             pack_pbm_row(row, params.max_iter, &mut packed);
@@ -408,6 +390,7 @@ impl AtomicFile {
         self.temp.path()
     }
 
+    /// The file being written.
     pub fn file(&mut self) -> &mut std::fs::File {
         self.temp.as_file_mut()
     }
@@ -426,37 +409,25 @@ impl AtomicFile {
     }
 }
 
-/// `1234567` as `1,234,567`, for people to read.
-pub fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_streamed_pbm_equals_one_written_from_the_grid() {
-        use crate::{Engine, Kernel, Params, Pool, Viewport};
+        use crate::Pool;
+        use mandel_kernel::{Kernel, Viewport};
         // A width that is not a multiple of 8, and rows that do not divide into whole tasks.
         let params = Params::new(Viewport::seed(1001, 37).unwrap(), 60).unwrap();
-        let grid = crate::render(&params, &Engine::default(), &|_| {}).unwrap();
+        let (grid, _) = crate::render::render(&params, &Engine::default(), &|_| {}).unwrap();
         let mut expected = Vec::new();
         write_counts(&grid, Format::Pbm, 60, &mut expected).unwrap();
         for pool in [Pool::Sequential, Pool::all_cores()] {
             let rows = std::sync::atomic::AtomicU32::new(0);
             let mut streamed = Vec::new();
-            let total = stream_pbm(
+            let (total, _) = stream_pbm(
                 &params,
-                &Engine::new(pool, Kernel::best()),
+                &Engine::new(pool.clone(), Kernel::best()),
                 &mut streamed,
                 &|n| {
                     rows.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
@@ -467,14 +438,6 @@ mod tests {
             assert_eq!(total, grid.total_iterations());
             assert_eq!(rows.into_inner(), 37);
         }
-    }
-
-    #[test]
-    fn thousands() {
-        assert_eq!(group_thousands(0), "0");
-        assert_eq!(group_thousands(999), "999");
-        assert_eq!(group_thousands(1000), "1,000");
-        assert_eq!(group_thousands(4_332_069_196), "4,332,069,196");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!   max_iter u32, xmin xmax ymin ymax f64, kernel u8 (index in [`Kernel::ALL`]), shortcuts
 //!   u8 (1 on, 0 off);
 //! - parent to worker, per task: first_row u32, rows u32; end of input means "close";
-//! - worker to parent, per task: first_row u32, rows u32, then rows*width counts u32.
+//! - worker to parent, per task: first_row u32, rows u32, the iterations the kernel's
+//!   shortcuts skipped u64, then rows*width counts u32.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -23,31 +24,36 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, mpsc};
 
 use crate::error::{Error, Result};
-use crate::{Bounds, Grid, Kernel, Params, Shortcuts, Viewport, rows_per_task};
+use mandel_kernel::{Bounds, Kernel, Shortcuts, Viewport};
+
+use crate::Grid;
+use crate::render::{Band, Params, rows_per_task};
 
 const MAGIC: &[u8; 4] = b"MNDL";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// Replacement workers started in one render before it gives up: a worker that dies once is
 /// bad luck; one that keeps dying is a bug or a hostile machine.
-pub const MAX_REPLACEMENTS: u32 = 3;
+pub(crate) const MAX_REPLACEMENTS: u32 = 3;
 
 /// The environment variable that makes workers fail on purpose, for tests:
 /// `abort-first-worker-after:K` (the first worker aborts after sending K rows; its
 /// replacements behave) or `abort-every-worker-after:K`.
-pub const FAULT_ENV: &str = "MANDEL_FAULT";
+pub(crate) const FAULT_ENV: &str = "MANDEL_FAULT";
 
-/// How to start a worker: a program and arguments that make it run [`serve_worker`] on its
-/// standard input and output (for `mandel`, its hidden `worker` subcommand).
-#[derive(Debug, Clone)]
+/// How to start a worker process: a program and arguments that make it call
+/// [`crate::run_worker`] (for `mandel`, its hidden `worker` subcommand).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerCommand {
+    /// The program.
     pub program: PathBuf,
+    /// Its arguments.
     pub args: Vec<OsString>,
 }
 
 /// Set in each worker's environment to the parent's pid, so that a worker can tell whether the
 /// parent it was started for still lives (see `mandel worker`).
-pub const PARENT_ENV: &str = "MANDEL_WORKER_PARENT";
+const PARENT_ENV: &str = "MANDEL_WORKER_PARENT";
 
 /// Children alive now, so that an interrupt handler can kill and reap them; once `closed`, no
 /// worker is started any more (a pool must not replace the workers the handler killed).
@@ -152,14 +158,15 @@ impl Worker {
         w.flush()
     }
 
-    /// Sends one task and reads its rows into `counts`. An I/O error means the worker died.
+    /// Sends one task and reads its rows into `counts`; returns the iterations the worker's
+    /// shortcuts skipped. An I/O error means the worker died.
     fn run(
         &mut self,
         first_row: u32,
         rows: u32,
         width: u32,
         counts: &mut Vec<u32>,
-    ) -> io::Result<()> {
+    ) -> io::Result<u64> {
         self.input.write_all(&first_row.to_le_bytes())?;
         self.input.write_all(&rows.to_le_bytes())?;
         self.input.flush()?;
@@ -173,6 +180,8 @@ impl Worker {
                 ),
             ));
         }
+        let mut skipped = [0u8; 8];
+        self.output.read_exact(&mut skipped)?;
         let n = rows as usize * width as usize;
         let mut bytes = vec![0u8; n * 4];
         self.output.read_exact(&mut bytes)?;
@@ -182,7 +191,7 @@ impl Worker {
                 .chunks_exact(4)
                 .map(|b| u32::from_le_bytes(b.try_into().unwrap())),
         );
-        Ok(())
+        Ok(u64::from_le_bytes(skipped))
     }
 
     /// Closes the worker's input (its signal to exit) and waits for it: no zombies.
@@ -237,31 +246,34 @@ fn read_f64(r: &mut impl Read) -> io::Result<f64> {
     Ok(f64::from_le_bytes(b))
 }
 
-/// Renders `params` on `jobs` worker processes started by `cmd`. The grid is identical to the
-/// sequential one; `on_band` is called with each band of rows as it arrives.
-pub fn render(
+/// Renders `params` on `jobs` worker processes started by `cmd` into `grid` (which holds
+/// `params.rows`), and returns the iterations the kernels' shortcuts skipped. The grid is
+/// identical to the sequential one; `on_band` is called with each band of rows as it arrives.
+pub(crate) fn render_into(
     params: &Params,
     kernel: Kernel,
     shortcuts: Shortcuts,
     jobs: NonZeroUsize,
     cmd: &WorkerCommand,
-    on_band: &(dyn Fn(crate::Band) + Sync),
-) -> Result<Grid> {
+    grid: &mut Grid,
+    on_band: &(dyn Fn(Band) + Sync),
+) -> Result<u64> {
     let vp = params.viewport;
-    let mut grid = Grid::new(vp.width(), vp.height())?;
+    let (first, last) = (params.rows.start, params.rows.end);
     let per_task = rows_per_task(vp.width()) as u32;
     let queue: Mutex<VecDeque<(u32, u32)>> = Mutex::new(
-        (0..vp.height())
+        (first..last)
             .step_by(per_task as usize)
-            .map(|r| (r, per_task.min(vp.height() - r)))
+            .map(|r| (r, per_task.min(last - r)))
             .collect(),
     );
     let serials = AtomicU32::new(0);
     let replacements = AtomicU32::new(0);
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<Result<(u32, Vec<u32>)>>();
+    let (tx, rx) = mpsc::channel::<Result<(u32, Vec<u32>, u64)>>();
 
     let mut failure = None;
+    let mut total_skipped = 0;
     std::thread::scope(|s| {
         for _ in 0..jobs.get() {
             let tx = tx.clone();
@@ -281,8 +293,9 @@ pub fn render(
                         break;
                     };
                     match worker.run(first_row, rows, vp.width(), &mut counts) {
-                        Ok(()) => {
-                            if tx.send(Ok((first_row, std::mem::take(&mut counts)))).is_err() {
+                        Ok(skipped) => {
+                            let counts = std::mem::take(&mut counts);
+                            if tx.send(Ok((first_row, counts, skipped))).is_err() {
                                 break;
                             }
                         }
@@ -321,10 +334,11 @@ pub fn render(
         let mut rows_done = 0;
         for msg in rx.iter() {
             match msg {
-                Ok((first_row, counts)) => {
-                    let start = first_row as usize * width;
+                Ok((first_row, counts, skipped)) => {
+                    let start = (first_row - first) as usize * width;
                     grid.counts_mut()[start..start + counts.len()].copy_from_slice(&counts);
-                    let band = crate::Band {
+                    total_skipped += skipped;
+                    let band = Band {
                         first_row,
                         counts: &counts,
                         width: vp.width(),
@@ -338,35 +352,33 @@ pub fn render(
                 }
             }
         }
-        if failure.is_none() && rows_done != vp.height() {
+        if failure.is_none() && rows_done != last - first {
             failure = Some(Error::Worker(format!(
                 "workers returned {rows_done} of {} rows",
-                vp.height()
+                last - first
             )));
         }
     });
     match failure {
         Some(e) => Err(e),
-        None => Ok(grid),
+        None => Ok(total_skipped),
     }
 }
 
 /// A deliberate failure for tests (see [`FAULT_ENV`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
+enum Fault {
     AbortFirstWorkerAfter(u32),
     AbortEveryWorkerAfter(u32),
 }
 
 impl Fault {
     /// Parses `MANDEL_FAULT`'s value.
-    pub fn parse(s: &str) -> Result<Self> {
+    fn parse(s: &str) -> Result<Self> {
         let bad = || {
-            Error::invalid(
-                FAULT_ENV,
-                s,
-                "is not abort-first-worker-after:K or abort-every-worker-after:K",
-            )
+            Error::Worker(format!(
+                "{FAULT_ENV} = {s} is not abort-first-worker-after:K or abort-every-worker-after:K"
+            ))
         };
         let (kind, k) = s.split_once(':').ok_or_else(bad)?;
         let k: u32 = k.parse().map_err(|_| bad())?;
@@ -386,9 +398,35 @@ impl Fault {
     }
 }
 
+/// The body of a worker process of [`crate::Pool::Processes`]: serves the parent's tasks on
+/// standard input and output until the parent closes them. A program calls this from the
+/// command its [`WorkerCommand`] runs (for `mandel`, its hidden `worker` subcommand).
+pub fn run_worker() -> Result<()> {
+    // If the parent dies without closing our input (SIGKILL), die with it rather than linger;
+    // if it died before this line, the parent pid no longer matches: leave at once.
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and no pointers.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        }
+        let parent = std::env::var(PARENT_ENV)
+            .ok()
+            .and_then(|p| p.parse::<u32>().ok());
+        if parent.is_some_and(|p| p != std::os::unix::process::parent_id()) {
+            return Ok(());
+        }
+    }
+    let fault = match std::env::var(FAULT_ENV) {
+        Ok(v) if !v.is_empty() => Some(Fault::parse(&v)?),
+        _ => None,
+    };
+    serve_worker(std::io::stdin().lock(), std::io::stdout().lock(), fault)
+}
+
 /// The worker's side: reads the header and tasks from `input`, computes, answers on `output`,
 /// until `input` ends.
-pub fn serve_worker(input: impl Read, output: impl Write, fault: Option<Fault>) -> Result<()> {
+fn serve_worker(input: impl Read, output: impl Write, fault: Option<Fault>) -> Result<()> {
     let mut input = BufReader::new(input);
     let mut output = BufWriter::new(output);
     let protocol = |what: &str| Error::Worker(format!("bad request from the parent: {what}"));
@@ -453,7 +491,7 @@ pub fn serve_worker(input: impl Read, output: impl Write, fault: Option<Fault>) 
         }
         counts.clear();
         counts.resize(rows as usize * w as usize, 0);
-        kernel.render_rows_with(
+        let skipped = kernel.render_rows(
             &params.viewport,
             first_row,
             max_iter,
@@ -463,6 +501,7 @@ pub fn serve_worker(input: impl Read, output: impl Write, fault: Option<Fault>) 
         bytes.clear();
         bytes.extend_from_slice(&first_row.to_le_bytes());
         bytes.extend_from_slice(&rows.to_le_bytes());
+        bytes.extend_from_slice(&skipped.to_le_bytes());
         bytes.extend(counts.iter().flat_map(|c| c.to_le_bytes()));
         output.write_all(&bytes).map_err(Error::Write)?;
         output.flush().map_err(Error::Write)?;
@@ -515,16 +554,13 @@ mod tests {
             .chunks_exact(4)
             .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
             .collect();
-        let grid = crate::render(
-            &params,
-            &crate::Engine::new(crate::Pool::Sequential, Kernel::Scalar),
-            &|_| {},
-        )
-        .unwrap();
-        assert_eq!(words[..2], [3, 2]);
-        assert_eq!(words[2..20], grid.counts()[27..45]);
-        assert_eq!(words[20..22], [0, 1]);
-        assert_eq!(words[22..], grid.counts()[..9]);
+        let engine = crate::render::Engine::new(crate::Pool::Sequential, Kernel::Scalar);
+        let (grid, _) = crate::render::render(&params, &engine, &|_| {}).unwrap();
+        // Each answer: first row, rows, the skipped iterations as two words (0: scalar), counts.
+        assert_eq!(words[..4], [3, 2, 0, 0]);
+        assert_eq!(words[4..22], grid.counts()[27..45]);
+        assert_eq!(words[22..26], [0, 1, 0, 0]);
+        assert_eq!(words[26..], grid.counts()[..9]);
     }
 
     #[test]

@@ -8,105 +8,73 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
-use crate::grid::Grid;
-use crate::kernel::{Kernel, Shortcuts};
-use crate::viewport::{Bounds, SEED_BOUNDS, Viewport};
+use std::ops::Range;
+use std::sync::atomic::AtomicU64;
 
-/// What to render: a pixel grid over the plane and the iteration limit.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Params {
+use mandel_kernel::{Kernel, Shortcuts, Viewport};
+
+use crate::error::{Error, Field, Result};
+use crate::grid::Grid;
+use crate::process_pool::{self, WorkerCommand};
+use crate::tuning::{AHEAD_PER_THREAD, PIXELS_PER_TASK, SMALL_RENDER};
+
+/// What to render: a pixel grid over the plane, the iteration limit, and the rows wanted.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Params {
     pub viewport: Viewport,
     pub max_iter: u32,
+    /// The rows computed, row 0 being `ymin`: a grid holds these rows only.
+    pub rows: Range<u32>,
 }
 
 impl Params {
+    /// Every row of `viewport`.
     pub fn new(viewport: Viewport, max_iter: u32) -> Result<Self> {
         if max_iter == 0 {
-            return Err(Error::invalid("max-iter", max_iter, "must be at least 1"));
+            return Err(Error::invalid(
+                Field::MaxIter,
+                max_iter,
+                "must be at least 1",
+            ));
         }
-        Ok(Params { viewport, max_iter })
+        Ok(Params {
+            viewport,
+            max_iter,
+            rows: 0..viewport.height(),
+        })
+    }
+
+    /// Pixels in the rows wanted.
+    pub fn pixels(&self) -> u64 {
+        u64::from(self.viewport.width()) * u64::from(self.rows.len() as u32)
     }
 }
 
-/// A grid as people describe it: a size, an iteration limit, and either the view's edges or a
-/// centre and zoom; whatever is left out takes the seed's value. The command line and the
-/// server both read their options into one of these.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GridSpec {
-    pub width: u32,
-    pub height: u32,
-    pub max_iter: u32,
-    pub xmin: Option<f64>,
-    pub xmax: Option<f64>,
-    pub ymin: Option<f64>,
-    pub ymax: Option<f64>,
-    /// Centre of the view (re, im); with `zoom`, instead of the edges.
-    pub center: Option<(f64, f64)>,
-    /// Magnification about the centre: the view is 3.5/zoom wide.
-    pub zoom: Option<f64>,
-}
-
-impl Default for GridSpec {
-    /// The seed's picture: 400×400, max-iter 1000, the seed's edges.
-    fn default() -> Self {
-        GridSpec {
-            width: 400,
-            height: 400,
-            max_iter: 1000,
-            xmin: None,
-            xmax: None,
-            ymin: None,
-            ymax: None,
-            center: None,
-            zoom: None,
-        }
-    }
-}
-
-impl GridSpec {
-    /// The validated grid: edges default to the seed's, a centre to -0.75+0i, a zoom to 1.
-    pub fn params(&self) -> Result<Params> {
-        let (w, h) = (self.width, self.height);
-        let bounds = if self.center.is_some() || self.zoom.is_some() {
-            if let Some((name, v)) = [
-                ("xmin", self.xmin),
-                ("xmax", self.xmax),
-                ("ymin", self.ymin),
-                ("ymax", self.ymax),
-            ]
-            .into_iter()
-            .find_map(|(name, v)| v.map(|v| (name, v)))
-            {
-                return Err(Error::invalid(
-                    name,
-                    v,
-                    "cannot be combined with center/zoom",
-                ));
-            }
-            let (re, im) = self.center.unwrap_or((-0.75, 0.0));
-            Bounds::from_center_zoom(re, im, self.zoom.unwrap_or(1.0), w, h)?
-        } else {
-            let d = SEED_BOUNDS;
-            Bounds {
-                xmin: self.xmin.unwrap_or(d.xmin),
-                xmax: self.xmax.unwrap_or(d.xmax),
-                ymin: self.ymin.unwrap_or(d.ymin),
-                ymax: self.ymax.unwrap_or(d.ymax),
-            }
-        };
-        Params::new(Viewport::new(bounds, w, h)?, self.max_iter)
-    }
-}
-
-/// How rows are mapped onto workers: the seed's plain `map`, or a pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How rows are mapped onto workers: the seed's plain `map`, or a pool of threads or of
+/// processes. None of them changes a count.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pool {
     /// One row after another on the calling thread, as the seed's `map`.
     Sequential,
     /// `jobs` threads taking rows dynamically (work stealing), so that the costly rows through
     /// the set's interior do not leave a thread idle at the end.
-    Threads { jobs: NonZeroUsize },
+    Threads {
+        /// Threads in the pool.
+        jobs: NonZeroUsize,
+    },
+    /// Threads on every core, except for a render of less than [`crate::SMALL_RENDER`]
+    /// pixel-iterations, which stays on the calling thread: handing it out costs about as
+    /// much as it saves (a server's choice: its requests keep the cores busy).
+    Auto,
+    /// `jobs` worker processes, each started with `worker` and fed rows over pipes, as the
+    /// seed's `multiprocessing.Pool` (see [`crate::run_worker`]). Passes beyond the counts
+    /// (smooth colour, supersampling) run on threads.
+    Processes {
+        /// Worker processes in the pool.
+        jobs: NonZeroUsize,
+        /// How to start one.
+        worker: WorkerCommand,
+    },
 }
 
 impl Pool {
@@ -116,12 +84,39 @@ impl Pool {
             jobs: available_cores(),
         }
     }
+
+    /// Workers in the pool (1 for the sequential one).
+    pub fn jobs(&self) -> NonZeroUsize {
+        match self {
+            Pool::Sequential => NonZeroUsize::MIN,
+            Pool::Auto => available_cores(),
+            Pool::Threads { jobs } | Pool::Processes { jobs, .. } => *jobs,
+        }
+    }
+
+    /// The pool for passes that run in this process: threads in place of processes, and for
+    /// [`Pool::Auto`] the choice made.
+    fn in_process(&self, params: &Params) -> Pool {
+        let work = params.pixels().saturating_mul(u64::from(params.max_iter));
+        match self {
+            Pool::Auto if work < SMALL_RENDER => Pool::Sequential,
+            Pool::Sequential => Pool::Sequential,
+            pool => Pool::Threads { jobs: pool.jobs() },
+        }
+    }
+}
+
+impl Default for Pool {
+    /// Threads on every core.
+    fn default() -> Self {
+        Pool::all_cores()
+    }
 }
 
 /// How a render is carried out: which pool maps the work, which kernel computes it, and when
 /// to give up. None of them changes a single count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Engine {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Engine {
     pub pool: Pool,
     pub kernel: Kernel,
     pub shortcuts: Shortcuts,
@@ -142,15 +137,23 @@ impl Engine {
     }
 
     /// Fails if this CPU cannot run the engine's kernel.
-    fn check_kernel(&self) -> Result<()> {
+    pub fn check_kernel(&self) -> Result<()> {
         if self.kernel.is_available() {
             Ok(())
         } else {
             Err(Error::invalid(
-                "kernel",
+                Field::Kernel,
                 self.kernel,
                 "is not supported by this CPU",
             ))
+        }
+    }
+
+    /// This engine for passes that run in this process (see [`Pool::in_process`]).
+    pub fn in_process(&self, params: &Params) -> Engine {
+        Engine {
+            pool: self.pool.in_process(params),
+            ..self.clone()
         }
     }
 
@@ -167,18 +170,14 @@ impl Default for Engine {
     }
 }
 
-/// Pixels per task handed to a worker: the unit is a row, as in the seed, but narrow rows are
-/// grouped so that a vector kernel has enough pixels in flight and a task is worth a steal.
-const PIXELS_PER_TASK: usize = 4096;
-
 /// Rows per task for a grid `width` pixels wide.
-pub fn rows_per_task(width: u32) -> usize {
+pub(crate) fn rows_per_task(width: u32) -> usize {
     PIXELS_PER_TASK.div_ceil(width as usize).max(1)
 }
 
 /// A pool of `jobs` threads, started on first use and kept for the process's lifetime, so
 /// that a short render does not pay for starting threads.
-fn thread_pool(jobs: NonZeroUsize) -> Result<Arc<rayon::ThreadPool>> {
+pub(crate) fn thread_pool(jobs: NonZeroUsize) -> Result<Arc<rayon::ThreadPool>> {
     static POOLS: Mutex<Vec<(NonZeroUsize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
     let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == jobs) {
@@ -188,7 +187,7 @@ fn thread_pool(jobs: NonZeroUsize) -> Result<Arc<rayon::ThreadPool>> {
         .num_threads(jobs.get())
         .thread_name(|i| format!("mandel-row-{i}"))
         .build()
-        .map_err(|e| Error::invalid("jobs", jobs, format!("cannot start threads: {e}")))?;
+        .map_err(|e| Error::invalid(Field::Jobs, jobs, format!("cannot start threads: {e}")))?;
     let pool = Arc::new(pool);
     pools.push((jobs, pool.clone()));
     Ok(pool)
@@ -202,8 +201,9 @@ pub fn available_cores() -> NonZeroUsize {
 /// Finished rows, handed to a [`render`] caller as soon as they are computed (for a progress
 /// bar, or a writer that streams rows).
 #[derive(Debug, Clone, Copy)]
-pub struct Band<'a> {
-    /// The grid row of `counts[0]` (row 0 samples `ymin`).
+pub(crate) struct Band<'a> {
+    /// The grid row of `counts[0]` (row 0 samples `ymin`). (Read by sinks that place bands.)
+    #[cfg_attr(not(test), allow(dead_code))]
     pub first_row: u32,
     /// Whole rows of counts, row `first_row` first.
     pub counts: &'a [u32],
@@ -216,33 +216,43 @@ impl Band<'_> {
     }
 }
 
-/// Renders every row of `params` and returns the count grid, rows in the seed's order.
+/// Renders the rows of `params` and returns their count grid, rows in the seed's order, with
+/// the iterations the kernels' shortcuts skipped.
 ///
 /// `on_band` receives each band of rows as soon as it is finished, from whichever thread
 /// finished it, in no particular order. The grid is identical for every engine.
-pub fn render(params: &Params, engine: &Engine, on_band: &(dyn Fn(Band) + Sync)) -> Result<Grid> {
-    let mut grid = Grid::new(params.viewport.width(), params.viewport.height())?;
-    render_into(params, engine, &mut grid, on_band)?;
-    Ok(grid)
+pub(crate) fn render(
+    params: &Params,
+    engine: &Engine,
+    on_band: &(dyn Fn(Band) + Sync),
+) -> Result<(Grid, u64)> {
+    let mut grid = Grid::new(params.viewport.width(), params.rows.len() as u32)?;
+    let skipped = render_into(params, engine, &mut grid, on_band)?;
+    Ok((grid, skipped))
 }
 
-/// As [`render`], into a grid the caller allocated with the viewport's size.
-pub fn render_into(
+/// As [`render`], into a grid the caller allocated for the rows of `params`.
+pub(crate) fn render_into(
     params: &Params,
     engine: &Engine,
     grid: &mut Grid,
     on_band: &(dyn Fn(Band) + Sync),
-) -> Result<()> {
+) -> Result<u64> {
     let vp = &params.viewport;
     assert_eq!(
         (grid.width(), grid.height()),
-        (vp.width(), vp.height()),
-        "grid size must match the viewport"
+        (vp.width(), params.rows.len() as u32),
+        "grid size must match the rows wanted"
     );
     engine.check_kernel()?;
+    if let Pool::Processes { jobs, worker } = &engine.pool {
+        let (kernel, shortcuts) = (engine.kernel, engine.shortcuts);
+        return process_pool::render_into(params, kernel, shortcuts, *jobs, worker, grid, on_band);
+    }
     let rows = rows_per_task(vp.width());
     let chunk = rows * vp.width() as usize;
     let late = AtomicBool::new(false);
+    let skipped = AtomicU64::new(0);
     let task = |(i, out): (usize, &mut [u32])| {
         // Once late, the remaining tasks are skipped rather than cancelled mid-row: a kernel
         // has no way to stop, and no thread is ever left waiting on another.
@@ -250,22 +260,18 @@ pub fn render_into(
             late.store(true, Ordering::Relaxed);
             return;
         }
-        let first_row = (i * rows) as u32;
-        engine
+        let first_row = params.rows.start + (i * rows) as u32;
+        let n = engine
             .kernel
-            .render_rows_with(vp, first_row, params.max_iter, engine.shortcuts, out);
+            .render_rows(vp, first_row, params.max_iter, engine.shortcuts, out);
+        skipped.fetch_add(n, Ordering::Relaxed);
         on_band(Band {
             first_row,
             counts: out,
             width: vp.width(),
         });
     };
-    match engine.pool {
-        Pool::Sequential => grid
-            .counts_mut()
-            .chunks_mut(chunk)
-            .enumerate()
-            .for_each(task),
+    match engine.pool.in_process(params) {
         Pool::Threads { jobs } => {
             let threads = thread_pool(jobs)?;
             // Work stealing hands tasks out dynamically, so the costly rows through the set
@@ -278,47 +284,55 @@ pub fn render_into(
                     .for_each(task)
             });
         }
+        _ => grid
+            .counts_mut()
+            .chunks_mut(chunk)
+            .enumerate()
+            .for_each(task),
     }
     if late.into_inner() {
         return Err(Error::DeadlineExceeded);
     }
-    Ok(())
+    Ok(skipped.into_inner())
 }
 
 /// Which end of the grid [`render_in_order`] delivers first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowOrder {
-    /// Row 0 (ymin) first: the seed's order, and npy's.
+pub(crate) enum RowOrder {
+    /// Row 0 (ymin) first: the seed's order, and npy's. (No format streams in it yet.)
+    #[cfg_attr(not(test), allow(dead_code))]
     BottomFirst,
     /// The last row (ymax) first: the order of a picture's lines.
     TopFirst,
 }
 
-/// Bands finished ahead of the one the sink needs next, per thread, before that thread waits:
-/// this bounds the memory of an in-order render whatever the grid's size.
-const AHEAD_PER_THREAD: usize = 4;
-
 /// Renders `params` and hands every band of rows to `sink` in `order`, one at a time, without
 /// ever holding the whole grid: memory stays at a few bands per thread, so a grid larger than
 /// memory can be streamed to a file. The rows inside a band are in grid order (ascending) as
 /// in [`render`]; bands are delivered from the end `order` names. Returns the total iterations
-/// (the sum of all counts). A sink error stops the render and is returned.
-pub fn render_in_order(
+/// (the sum of all counts) and those the kernels' shortcuts skipped. A sink error stops the
+/// render and is returned. The pool runs in this process ([`Pool::in_process`]).
+pub(crate) fn render_in_order(
     params: &Params,
     engine: &Engine,
     order: RowOrder,
     sink: &mut (dyn FnMut(Band) -> Result<()> + Send),
-) -> Result<u64> {
+) -> Result<(u64, u64)> {
     let vp = &params.viewport;
     engine.check_kernel()?;
-    let (width, height) = (vp.width() as usize, vp.height() as usize);
+    let width = vp.width() as usize;
+    let (first, height) = (params.rows.start as usize, params.rows.len());
     let rows = rows_per_task(vp.width());
     let tasks = height.div_ceil(rows);
-    // Task t covers grid rows [start, end): counted from row 0 or from the top.
+    // Task t covers grid rows [start, end): counted from the first row wanted or from the top.
     let span = |t: usize| match order {
-        RowOrder::BottomFirst => (t * rows, ((t + 1) * rows).min(height)),
-        RowOrder::TopFirst => (height.saturating_sub((t + 1) * rows), height - t * rows),
+        RowOrder::BottomFirst => (first + t * rows, first + ((t + 1) * rows).min(height)),
+        RowOrder::TopFirst => (
+            first + height.saturating_sub((t + 1) * rows),
+            first + height - t * rows,
+        ),
     };
+    let skipped = AtomicU64::new(0);
     let compute = |t: usize, buf: &mut Vec<u32>| -> Result<()> {
         if engine.past_deadline() {
             return Err(Error::DeadlineExceeded);
@@ -326,9 +340,10 @@ pub fn render_in_order(
         let (start, end) = span(t);
         // The kernel writes every count: a reused buffer is not cleared first.
         buf.resize((end - start) * width, 0);
-        engine
+        let n = engine
             .kernel
-            .render_rows_with(vp, start as u32, params.max_iter, engine.shortcuts, buf);
+            .render_rows(vp, start as u32, params.max_iter, engine.shortcuts, buf);
+        skipped.fetch_add(n, Ordering::Relaxed);
         Ok(())
     };
     let deliver = |t: usize, counts: &[u32], sink: &mut (dyn FnMut(Band) -> Result<()> + Send)| {
@@ -340,9 +355,9 @@ pub fn render_in_order(
         sink(band).map(|()| counts.iter().map(|&n| u64::from(n)).sum::<u64>())
     };
 
-    let jobs = match engine.pool {
+    let jobs = match engine.pool.in_process(params) {
         Pool::Sequential => 1,
-        Pool::Threads { jobs } => jobs.get(),
+        pool => pool.jobs().get(),
     };
     if jobs == 1 {
         let mut buf = Vec::new();
@@ -351,7 +366,7 @@ pub fn render_in_order(
             compute(t, &mut buf)?;
             total += deliver(t, &buf, sink)?;
         }
-        return Ok(total);
+        return Ok((total, skipped.into_inner()));
     }
 
     // Threads take tasks in order from a counter; a band finished early waits in `ahead` for
@@ -424,13 +439,14 @@ pub fn render_in_order(
     let s = shared.into_inner().unwrap_or_else(|e| e.into_inner());
     match s.failed {
         Some(e) => Err(e),
-        None => Ok(s.total),
+        None => Ok((s.total, skipped.into_inner())),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mandel_kernel::Bounds;
     use proptest::prelude::*;
 
     fn jobs(n: usize) -> Pool {
@@ -455,8 +471,8 @@ mod tests {
         let params = Params::new(Viewport::seed(1000, 29).unwrap(), 50).unwrap();
         for pool in [Pool::Sequential, jobs(3)] {
             let bands = std::sync::Mutex::new(Vec::new());
-            let engine = Engine::new(pool, Kernel::Scalar);
-            let grid = render(&params, &engine, &|band| {
+            let engine = Engine::new(pool.clone(), Kernel::Scalar);
+            let (grid, _) = render(&params, &engine, &|band| {
                 assert_eq!(band.width, 1000);
                 bands
                     .lock()
@@ -482,11 +498,11 @@ mod tests {
     fn grid_rows_follow_the_viewport_rows() {
         let params = Params::new(Viewport::seed(17, 9).unwrap(), 300).unwrap();
         let engine = Engine::new(jobs(2), Kernel::best());
-        let grid = render(&params, &engine, &|_| {}).unwrap();
+        let grid = render(&params, &engine, &|_| {}).unwrap().0;
         for r in 0..9 {
             for (c, &n) in (0u32..).zip(grid.row(r)) {
                 let vp = &params.viewport;
-                assert_eq!(n, crate::kernel::escape_time(vp.cx(c), vp.cy(r), 300));
+                assert_eq!(n, mandel_kernel::escape_time(vp.cx(c), vp.cy(r), 300));
             }
         }
     }
@@ -500,13 +516,14 @@ mod tests {
             &Engine::new(Pool::Sequential, Kernel::Scalar),
             &|_| {},
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert!(rows_per_task(700) > 1 && 61 % rows_per_task(700) != 0);
         for pool in [Pool::Sequential, jobs(2), jobs(3)] {
             for order in [RowOrder::BottomFirst, RowOrder::TopFirst] {
                 let mut bands: Vec<(u32, Vec<u32>)> = Vec::new();
-                let engine = Engine::new(pool, Kernel::best());
-                let total = render_in_order(&params, &engine, order, &mut |band| {
+                let engine = Engine::new(pool.clone(), Kernel::best());
+                let (total, _) = render_in_order(&params, &engine, order, &mut |band| {
                     bands.push((band.first_row, band.counts.to_vec()));
                     Ok(())
                 })
@@ -537,7 +554,7 @@ mod tests {
             let mut calls = 0;
             let err = render_in_order(
                 &params,
-                &Engine::new(pool, Kernel::best()),
+                &Engine::new(pool.clone(), Kernel::best()),
                 RowOrder::TopFirst,
                 &mut |_| {
                     calls += 1;
@@ -555,26 +572,6 @@ mod tests {
     }
 
     #[test]
-    fn a_spec_takes_edges_or_a_centre_but_not_both() {
-        let seed = GridSpec::default().params().unwrap();
-        assert_eq!(seed.viewport, Viewport::seed(400, 400).unwrap());
-        assert_eq!(seed.max_iter, 1000);
-        let zoomed = GridSpec {
-            center: Some((-0.5, 0.25)),
-            zoom: Some(2.0),
-            ..GridSpec::default()
-        };
-        let b = zoomed.params().unwrap().viewport.bounds();
-        assert_eq!((b.xmax - b.xmin, (b.xmin + b.xmax) / 2.0), (1.75, -0.5));
-        let both = GridSpec {
-            ymax: Some(1.0),
-            ..zoomed
-        };
-        let err = both.params().unwrap_err().to_string();
-        assert!(err.starts_with("ymax = 1 cannot"), "{err}");
-    }
-
-    #[test]
     fn a_passed_deadline_stops_the_render_and_a_later_one_does_not() {
         let params = Params::new(Viewport::seed(64, 64).unwrap(), 100).unwrap();
         for pool in [Pool::Sequential, jobs(2)] {
@@ -584,7 +581,7 @@ mod tests {
             };
             let engine = Engine {
                 deadline: Some(Instant::now()),
-                ..Engine::new(pool, Kernel::Scalar)
+                ..Engine::new(pool.clone(), Kernel::Scalar)
             };
             let err = render(&params, &engine, &count).unwrap_err();
             assert!(matches!(err, Error::DeadlineExceeded), "{err}");
@@ -597,10 +594,12 @@ mod tests {
                 deadline: Some(later),
                 ..engine
             };
-            let grid = render(&params, &engine, &count).unwrap();
+            let grid = render(&params, &engine, &count).unwrap().0;
             assert_eq!(
                 grid,
-                render(&params, &Engine::new(pool, Kernel::Scalar), &|_| {}).unwrap()
+                render(&params, &Engine::new(pool.clone(), Kernel::Scalar), &|_| {})
+                    .unwrap()
+                    .0
             );
         }
     }
@@ -618,8 +617,8 @@ mod tests {
             let params = Params::new(Viewport::new(bounds, width, height).unwrap(), max_iter).unwrap();
             let seq = Engine::new(Pool::Sequential, Kernel::Scalar);
             let par = Engine::new(jobs(n), Kernel::best());
-            let seq = render(&params, &seq, &|_| {}).unwrap();
-            let par = render(&params, &par, &|_| {}).unwrap();
+            let seq = render(&params, &seq, &|_| {}).unwrap().0;
+            let par = render(&params, &par, &|_| {}).unwrap().0;
             prop_assert_eq!(seq, par);
         }
     }

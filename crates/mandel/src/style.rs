@@ -6,9 +6,12 @@ use std::str::FromStr;
 
 use rayon::prelude::*;
 
+use mandel_kernel::{Bounds, Viewport};
+
 use crate::color::{Colormap, LinearScale};
-use crate::error::{Error, Result};
-use crate::{Bounds, Engine, Grid, Params, Viewport, memory};
+use crate::error::{Error, Field, Result};
+use crate::memory;
+use crate::render::{Band, Engine, Params};
 
 /// How values map onto the colormap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,6 +28,7 @@ pub enum ColorMode {
 }
 
 impl ColorMode {
+    /// The mode's name, as `--color` takes it.
     pub fn name(self) -> &'static str {
         match self {
             ColorMode::Counts => "counts",
@@ -48,7 +52,7 @@ impl FromStr for ColorMode {
             "smooth" => Ok(ColorMode::Smooth),
             "histogram" => Ok(ColorMode::Histogram),
             _ => Err(Error::invalid(
-                "color",
+                Field::Color,
                 s,
                 "is not known (choose counts, smooth or histogram)",
             )),
@@ -62,7 +66,9 @@ pub const SMOOTH_RADIUS: f64 = 256.0;
 /// Everything about a picture beyond the grid itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Style {
+    /// How values map onto the colormap.
     pub mode: ColorMode,
+    /// The colormap.
     pub colormap: Colormap,
     /// Repeat the colormap every this many iterations (counts and smooth modes).
     pub cycle: Option<f64>,
@@ -89,26 +95,27 @@ impl Default for Style {
 }
 
 impl Style {
+    /// Checks every value; the error names the first bad one.
     pub fn validate(&self) -> Result<()> {
         if let Some(c) = self.cycle
             && !(c.is_finite() && c > 0.0)
         {
             return Err(Error::invalid(
-                "cycle",
+                Field::Cycle,
                 c,
                 "must be a number greater than 0",
             ));
         }
         if !self.offset.is_finite() {
             return Err(Error::invalid(
-                "offset",
+                Field::Offset,
                 self.offset,
                 "must be a finite number",
             ));
         }
         if !(1..=16).contains(&self.supersample) {
             return Err(Error::invalid(
-                "supersample",
+                Field::Supersample,
                 self.supersample,
                 "must be from 1 to 16",
             ));
@@ -128,65 +135,71 @@ impl Style {
 /// Parses a colour: `#rrggbb`, `#rgb` or a CSS name such as `black`.
 pub fn parse_color(s: &str) -> Result<[u8; 3]> {
     let c = colorgrad::Color::from_html(s)
-        .map_err(|_| Error::invalid("inside", s, "is not a colour (#rrggbb or a CSS name)"))?;
+        .map_err(|_| Error::invalid(Field::Inside, s, "is not a colour (#rrggbb or a CSS name)"))?;
     let [r, g, b, _] = c.to_rgba8();
     Ok([r, g, b])
 }
 
-/// The picture of `params` in `style`: RGB bytes, top row (ymax) first. `grid` is the render's
-/// count grid when the caller has it (the plain counts picture is drawn from it directly).
-pub fn paint(
+/// The work a pass did: the sum of its counts (or of the smooth mode's), and how many of those
+/// iterations proven shortcuts skipped rather than computed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Work {
+    pub iterations: u64,
+    pub skipped: u64,
+}
+
+/// The picture of the rows of `params` in `style`: RGB bytes, top row (ymax) first, and the
+/// work done. `on_rows` hears of every band of sample rows finished (`supersample` sample rows
+/// per pixel row, except for the plain counts picture, which takes one pass of pixel rows).
+pub(crate) fn paint(
     params: &Params,
     engine: &Engine,
     style: &Style,
-    grid: Option<&Grid>,
-) -> Result<Vec<u8>> {
+    on_rows: &(dyn Fn(u32) + Sync),
+) -> Result<(Vec<u8>, Work)> {
     style.validate()?;
-    let vp = params.viewport;
+    let on_band = |band: Band| on_rows(band.rows());
     if style.is_plain_counts() && style.inside.is_none() {
-        return match grid {
-            Some(g) => crate::color::to_rgb(g, style.colormap),
-            None => crate::color::to_rgb(&crate::render(params, engine, &|_| {})?, style.colormap),
+        let (grid, skipped) = crate::render::render(params, engine, &on_band)?;
+        let work = Work {
+            iterations: grid.total_iterations(),
+            skipped,
         };
+        return Ok((crate::color::to_rgb(&grid, style.colormap)?, work));
     }
     let k = style.supersample;
-    let samples = sample_viewport(&vp, k)?;
-    let values = sample_values(
-        &Params {
-            viewport: samples,
-            ..*params
-        },
-        engine,
-        style,
-        grid,
-    )?;
+    let samples = sample_params(params, k)?;
+    let (values, work) = sample_values(&samples, engine, style, on_rows)?;
     let colors = colorize(&values, params.max_iter, style)?;
-    Ok(downsample(
+    let rgb = downsample(
         &colors,
-        vp.width() as usize,
-        vp.height() as usize,
+        params.viewport.width() as usize,
+        params.rows.len(),
         k as usize,
-    ))
+    );
+    Ok((rgb, work))
 }
 
-/// The grid of K×K samples per pixel, centred on each pixel's own sample point.
-fn sample_viewport(vp: &Viewport, k: u32) -> Result<Viewport> {
+/// The grid of K×K samples per pixel, centred on each pixel's own sample point, for the same
+/// rows.
+fn sample_params(params: &Params, k: u32) -> Result<Params> {
+    let vp = &params.viewport;
     if k == 1 {
-        return Ok(*vp);
+        return Ok(params.clone());
     }
     let b = vp.bounds();
     let shift = 0.5 / f64::from(k) - 0.5;
     let (w, h) = (vp.width().checked_mul(k), vp.height().checked_mul(k));
     let (Some(w), Some(h)) = (w, h) else {
         return Err(Error::invalid(
-            "supersample",
+            Field::Supersample,
             k,
             "makes the sample grid too large",
         ));
     };
     let xmin = b.xmin + shift * vp.dx();
     let ymin = b.ymin + shift * vp.dy();
-    Viewport::new(
+    let viewport = Viewport::new(
         Bounds {
             xmin,
             xmax: xmin + (b.xmax - b.xmin),
@@ -195,50 +208,72 @@ fn sample_viewport(vp: &Viewport, k: u32) -> Result<Viewport> {
         },
         w,
         h,
-    )
+    )?;
+    Ok(Params {
+        viewport,
+        max_iter: params.max_iter,
+        rows: params.rows.start * k..params.rows.end * k,
+    })
 }
 
-/// Per sample, row 0 (ymin) first: the value to colour, or NaN for a point taken to be in the
-/// set.
+/// Per sample of the rows of `params`, the first row first: the value to colour, or NaN for a
+/// point taken to be in the set; and the work done.
 fn sample_values(
     params: &Params,
     engine: &Engine,
     style: &Style,
-    grid: Option<&Grid>,
-) -> Result<Vec<f64>> {
+    on_rows: &(dyn Fn(u32) + Sync),
+) -> Result<(Vec<f64>, Work)> {
     let vp = params.viewport;
     let max_iter = params.max_iter;
     if style.mode == ColorMode::Smooth {
-        let mut values = memory::try_vec::<f64>("the smooth values", vp.pixels())?;
-        values.resize(vp.pixels() as usize, 0.0);
+        let mut values = memory::try_vec::<f64>("the smooth values", params.pixels())?;
+        values.resize(params.pixels() as usize, 0.0);
         let late = std::sync::atomic::AtomicBool::new(false);
-        values
-            .par_chunks_mut(vp.width() as usize)
-            .zip(0u32..vp.height())
-            .for_each(|(row, r)| {
-                if engine.past_deadline() {
-                    late.store(true, std::sync::atomic::Ordering::Relaxed);
-                    return;
-                }
-                let cy = vp.cy(r);
-                for (c, v) in (0u32..).zip(row.iter_mut()) {
-                    *v = smooth_count(vp.cx(c), cy, max_iter).unwrap_or(f64::NAN);
-                }
-            });
+        let iterations = std::sync::atomic::AtomicU64::new(0);
+        let row = |(row, r): (&mut [f64], u32)| {
+            if engine.past_deadline() {
+                late.store(true, std::sync::atomic::Ordering::Relaxed);
+                return;
+            }
+            let cy = vp.cy(r);
+            let mut n = 0;
+            for (c, v) in (0u32..).zip(row.iter_mut()) {
+                let (value, steps) = smooth_count(vp.cx(c), cy, max_iter);
+                *v = value.unwrap_or(f64::NAN);
+                n += u64::from(steps);
+            }
+            iterations.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            on_rows(1);
+        };
+        let width = vp.width() as usize;
+        match engine.in_process(params).pool {
+            crate::Pool::Threads { jobs } => crate::render::thread_pool(jobs)?.install(|| {
+                values
+                    .par_chunks_mut(width)
+                    .zip(params.rows.clone())
+                    .for_each(row)
+            }),
+            _ => values
+                .chunks_mut(width)
+                .zip(params.rows.clone())
+                .for_each(row),
+        }
         if late.into_inner() {
             return Err(Error::DeadlineExceeded);
         }
-        return Ok(values);
+        let work = Work {
+            iterations: iterations.into_inner(),
+            skipped: 0,
+        };
+        return Ok((values, work));
     }
-    let rendered;
-    let counts = match grid {
-        Some(g) if style.supersample == 1 => g,
-        _ => {
-            rendered = crate::render(params, engine, &|_| {})?;
-            &rendered
-        }
+    let (counts, skipped) = crate::render::render(params, engine, &|band| on_rows(band.rows()))?;
+    let work = Work {
+        iterations: counts.total_iterations(),
+        skipped,
     };
-    Ok(counts
+    let values = counts
         .counts()
         .iter()
         .map(|&n| {
@@ -248,12 +283,14 @@ fn sample_values(
                 f64::from(n)
             }
         })
-        .collect())
+        .collect();
+    Ok((values, work))
 }
 
-/// The continuous iteration count of c: `n + 1 - log2(ln |z_n|)` where `n` is the count with
-/// escape radius [`SMOOTH_RADIUS`]; None if the orbit stays within it for `max_iter` steps.
-pub fn smooth_count(cx: f64, cy: f64, max_iter: u32) -> Option<f64> {
+/// The continuous iteration count of c, `n + 1 - log2(ln |z_n|)` where `n` is the count with
+/// escape radius [`SMOOTH_RADIUS`], or None if the orbit stays within it for `max_iter`
+/// steps; and the steps taken.
+fn smooth_count(cx: f64, cy: f64, max_iter: u32) -> (Option<f64>, u32) {
     let r2 = SMOOTH_RADIUS * SMOOTH_RADIUS;
     let (mut x, mut y) = (0.0f64, 0.0f64);
     let mut n = 0;
@@ -261,14 +298,17 @@ pub fn smooth_count(cx: f64, cy: f64, max_iter: u32) -> Option<f64> {
         let (xx, yy) = (x * x, y * y);
         if xx + yy >= r2 {
             let ln_abs = 0.5 * (xx + yy).ln();
-            return Some(f64::from(n) + 1.0 - ln_abs.ln() / std::f64::consts::LN_2);
+            return (
+                Some(f64::from(n) + 1.0 - ln_abs.ln() / std::f64::consts::LN_2),
+                n,
+            );
         }
         let xy = x * y;
         x = (xx - yy) + cx;
         y = (xy + xy) + cy;
         n += 1;
     }
-    None
+    (None, max_iter)
 }
 
 /// Colours per sample (row 0 = ymin first).
@@ -442,7 +482,7 @@ mod tests {
         let (mut band_edges, mut worst) = (0, 0.0f64);
         for i in 0..=steps {
             let x = x0 + (x1 - x0) * i as f64 / steps as f64;
-            let nu = smooth_count(x, y, 1000).unwrap();
+            let nu = smooth_count(x, y, 1000).0.unwrap();
             let n = crate::escape_time(x, y, 1000);
             if let Some((pn, pnu)) = last {
                 if pn != n {
@@ -459,7 +499,9 @@ mod tests {
     #[test]
     fn histogram_colouring_uses_the_whole_palette() {
         let params = Params::new(Viewport::seed(120, 80).unwrap(), 500).unwrap();
-        let values = sample_values(&params, &engine(), &Style::default(), None).unwrap();
+        let values = sample_values(&params, &engine(), &Style::default(), &|_| {})
+            .unwrap()
+            .0;
         let cdf = histogram_cdf(&values, 500);
         let used: Vec<f64> = values
             .iter()
@@ -499,8 +541,8 @@ mod tests {
                 supersample: 3,
                 ..one
             };
-            let a = paint(&params, &engine(), &one, None).unwrap();
-            let b = paint(&params, &engine(), &three, None).unwrap();
+            let a = paint(&params, &engine(), &one, &|_| {}).unwrap().0;
+            let b = paint(&params, &engine(), &three, &|_| {}).unwrap().0;
             assert_eq!(a, b, "{mode}");
             assert!(a.chunks(3).all(|p| p == [10, 20, 30]));
         }
@@ -509,8 +551,10 @@ mod tests {
     #[test]
     fn plain_counts_style_is_the_imshow_picture() {
         let params = Params::new(Viewport::seed(30, 20).unwrap(), 100).unwrap();
-        let grid = crate::render(&params, &engine(), &|_| {}).unwrap();
-        let plain = paint(&params, &engine(), &Style::default(), Some(&grid)).unwrap();
+        let (grid, _) = crate::render::render(&params, &engine(), &|_| {}).unwrap();
+        let plain = paint(&params, &engine(), &Style::default(), &|_| {})
+            .unwrap()
+            .0;
         assert_eq!(
             plain,
             crate::color::to_rgb(&grid, Colormap::Viridis).unwrap()
@@ -521,7 +565,7 @@ mod tests {
             ..Style::default()
         };
         assert_eq!(
-            paint(&params, &engine(), &general, Some(&grid)).unwrap(),
+            paint(&params, &engine(), &general, &|_| {}).unwrap().0,
             plain
         );
     }
@@ -534,7 +578,9 @@ mod tests {
             colormap: Colormap::Twilight,
             ..Style::default()
         };
-        let values = sample_values(&params, &engine(), &style, None).unwrap();
+        let values = sample_values(&params, &engine(), &style, &|_| {})
+            .unwrap()
+            .0;
         let colors = colorize(&values, 300, &style).unwrap();
         let fine = Colormap::Twilight.lut_n(1024);
         for (v, c) in values.iter().zip(&colors) {

@@ -1,27 +1,79 @@
-//! Escape-time kernels: how many times `z <- z*z + c` runs before |z| reaches 2.
+//! The escape-time kernels of `mandel`: how many times `z <- z*z + c` runs before |z| reaches
+//! 2, for whole rows of a [`Viewport`].
 //!
 //! Every kernel here computes the seed's count bit for bit. The arithmetic is spelled out as
 //! separate multiplies and adds in the seed's order; Rust never contracts them into fused
 //! multiply-adds, and no kernel reassociates them. The vector kernels share one generic body
-//! (`simd.rs`) and differ only in their primitives; one is chosen at run time from the CPU's
-//! features, and `MANDEL_KERNEL` (or `--kernel`) forces a particular one.
+//! (`simd`, split by stage: the pixel source, trap discs, counting tiles, the sieve, the
+//! refilling loop) and differ only in their primitives; one is chosen at run time from the
+//! CPU's features, and `MANDEL_KERNEL` (or `--kernel`) forces a particular one. Every tuning
+//! constant is in `tuning`.
+//!
+//! This crate has no dependencies and does no I/O and no threading: the `mandel` crate
+//! schedules rows onto threads or processes and turns counts into files.
+//!
+//! ```
+//! use mandel_kernel::{Kernel, Shortcuts, Viewport};
+//! let vp = Viewport::seed(40, 20)?;
+//! let mut counts = vec![0; 40 * 20];
+//! Kernel::best().render_rows(&vp, 0, 100, Shortcuts::On, &mut counts);
+//! assert_eq!(counts[10 * 40 + 16], 100); // (-1.1, 0) is in the set
+//! # Ok::<(), mandel_kernel::InvalidValue>(())
+//! ```
 
+#![warn(missing_docs)]
+
+pub mod clock;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 mod portable;
 mod scalar;
 mod simd;
 mod trap;
+mod tuning;
+mod viewport;
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86;
 
 use std::fmt;
 use std::str::FromStr;
 
-pub use scalar::{escape_time, escape_time_from};
+pub use scalar::escape_time;
+pub use viewport::{Bounds, SEED_BOUNDS, Viewport};
 
-use crate::Viewport;
-use crate::error::{Error, Result};
+/// A value the kernels cannot work with: which one (`width`, `xmin`, `kernel`, ...), what it
+/// was, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidValue {
+    /// The parameter's name.
+    pub name: &'static str,
+    /// The value as given.
+    pub value: String,
+    /// Why it cannot be used, as the end of a sentence that begins with the name and value.
+    pub reason: String,
+}
+
+impl InvalidValue {
+    pub(crate) fn new(
+        name: &'static str,
+        value: impl fmt::Display,
+        reason: impl Into<String>,
+    ) -> Self {
+        InvalidValue {
+            name,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for InvalidValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} = {} {}", self.name, self.value, self.reason)
+    }
+}
+
+impl std::error::Error for InvalidValue {}
 
 /// The environment variable that forces a kernel, as `--kernel` does.
 pub const KERNEL_ENV: &str = "MANDEL_KERNEL";
@@ -42,6 +94,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
+    /// Every kernel, slowest first (whether or not this CPU has it).
     pub const ALL: [Kernel; 5] = [
         Kernel::Scalar,
         Kernel::Portable,
@@ -50,6 +103,7 @@ impl Kernel {
         Kernel::Neon,
     ];
 
+    /// The name `--kernel` and `MANDEL_KERNEL` take.
     pub fn name(self) -> &'static str {
         match self {
             Kernel::Scalar => "scalar",
@@ -92,13 +146,13 @@ impl Kernel {
     }
 
     /// `choice` ("auto" or a kernel's name), checked against this CPU.
-    pub fn select(choice: &str) -> Result<Kernel> {
+    pub fn select(choice: &str) -> Result<Kernel, InvalidValue> {
         if choice.eq_ignore_ascii_case("auto") {
             return Ok(Kernel::best());
         }
         let kernel: Kernel = choice.parse()?;
         if !kernel.is_available() {
-            return Err(Error::invalid(
+            return Err(InvalidValue::new(
                 "kernel",
                 choice,
                 format!(
@@ -114,37 +168,22 @@ impl Kernel {
         Ok(kernel)
     }
 
-    /// The kernel `MANDEL_KERNEL` names, or the best one if it is unset or "auto".
-    pub fn from_env() -> Result<Kernel> {
-        match std::env::var(KERNEL_ENV) {
-            Ok(v) if !v.is_empty() => Kernel::select(&v).map_err(|e| match e {
-                Error::Invalid { value, reason, .. } => Error::Invalid {
-                    name: KERNEL_ENV,
-                    value,
-                    reason,
-                },
-                other => other,
-            }),
-            _ => Ok(Kernel::best()),
-        }
-    }
-
     /// Fills `out`, which holds whole rows of `viewport` starting at `first_row`, with their
-    /// counts: `out[r * width + c]` is the count of pixel (`first_row + r`, `c`).
-    pub fn render_rows(self, viewport: &Viewport, first_row: u32, max_iter: u32, out: &mut [u32]) {
-        self.render_rows_with(viewport, first_row, max_iter, Shortcuts::On, out)
-    }
-
-    /// As [`Kernel::render_rows`], choosing whether proven shortcuts may skip work (the counts
-    /// are the same either way; benchmarks of raw speed turn them off).
-    pub fn render_rows_with(
+    /// counts: `out[r * width + c]` is the count of pixel (`first_row + r`, `c`). With
+    /// `shortcuts` on, orbits proven never to escape stop early (same counts, less work).
+    /// Returns the iterations those shortcuts skipped: the sum of the counts written, less
+    /// the iterations the kernel computed (0 with shortcuts off, and for the scalar kernel).
+    ///
+    /// # Panics
+    /// If `out` does not hold whole rows of the viewport, or this CPU cannot run the kernel.
+    pub fn render_rows(
         self,
         viewport: &Viewport,
         first_row: u32,
         max_iter: u32,
         shortcuts: Shortcuts,
         out: &mut [u32],
-    ) {
+    ) -> u64 {
         let skip = shortcuts == Shortcuts::On;
         let width = viewport.width() as usize;
         assert!(
@@ -162,19 +201,20 @@ impl Kernel {
                 for (row, counts) in (first_row..).zip(out.chunks_exact_mut(width)) {
                     render_row(viewport, row, max_iter, counts);
                 }
+                0
             }
-            // 3 vectors in flight when refilling: with the sieve's code beside it, 4 spilled
-            // registers (SSE2 on x86-64: 3 ran 1.30x as fast as 4, and 2 0.67x as fast as 3,
-            // in one A/B run without shortcuts on an AVX2 Zen 3).
             // SAFETY: plain Rust behind the trait.
             Kernel::Portable => unsafe {
-                simd::render::<portable::Portable, 3, 4>(viewport, first_row, max_iter, skip, out)
+                const K: usize = tuning::PORTABLE_VECTORS.0;
+                const KC: usize = tuning::PORTABLE_VECTORS.1;
+                simd::render::<portable::Portable, K, KC>(viewport, first_row, max_iter, skip, out)
             },
             // SAFETY: availability was asserted above.
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Kernel::Avx2 => unsafe {
                 x86::render_span_avx2(viewport, first_row, max_iter, skip, out)
             },
+            // SAFETY: availability was asserted above.
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Kernel::Avx512 => unsafe {
                 x86::render_span_avx512(viewport, first_row, max_iter, skip, out)
@@ -195,8 +235,10 @@ impl Kernel {
 /// skips.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Shortcuts {
+    /// Skip work that provably cannot change a count (the default).
     #[default]
     On,
+    /// Run every iteration (for benchmarks of the kernels' raw speed).
     Off,
 }
 
@@ -213,13 +255,13 @@ impl fmt::Display for Kernel {
 }
 
 impl FromStr for Kernel {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
+    type Err = InvalidValue;
+    fn from_str(s: &str) -> Result<Self, InvalidValue> {
         Kernel::ALL
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                Error::invalid(
+                InvalidValue::new(
                     "kernel",
                     s,
                     "is not known (choose auto, scalar, portable, avx2, avx512 or neon)",
@@ -230,7 +272,7 @@ impl FromStr for Kernel {
 
 /// Fills `out` with the counts of one row of `viewport` with the scalar kernel: `out[c]` is
 /// the count of pixel (`row`, `c`). `out.len()` must equal the viewport's width.
-pub fn render_row(viewport: &Viewport, row: u32, max_iter: u32, out: &mut [u32]) {
+fn render_row(viewport: &Viewport, row: u32, max_iter: u32, out: &mut [u32]) {
     assert_eq!(out.len(), viewport.width() as usize, "row buffer width");
     let cy = viewport.cy(row);
     for (col, count) in (0u32..).zip(out.iter_mut()) {

@@ -99,7 +99,7 @@ unsafe fn cardioid_parts<S: Simd>(cx: S::V, cy: S::V) -> [S::V; 5] {
     }
 }
 
-/// The bound [`inside`] tests against for a disc of radius `q/2`.
+/// The bound [`inside`] tests against for a disc of radius `RADIUS * q`.
 #[inline(always)]
 unsafe fn radius_bound<S: Simd>(q: S::V) -> S::V {
     // SAFETY: passed on from the caller.

@@ -17,7 +17,7 @@ fn scalar_grid(vp: &Viewport, max_iter: u32) -> Vec<u32> {
 
 fn kernel_grid(kernel: Kernel, vp: &Viewport, max_iter: u32, shortcuts: Shortcuts) -> Vec<u32> {
     let mut out = vec![u32::MAX; vp.pixels() as usize];
-    kernel.render_rows_with(vp, 0, max_iter, shortcuts, &mut out);
+    kernel.render_rows(vp, 0, max_iter, shortcuts, &mut out);
     out
 }
 
@@ -173,7 +173,7 @@ fn max_iter_around_whole_blocks_of_the_refilling_strategy() {
     // The refilling strategy runs whole blocks and throws away the steps past max-iter.
     let first = super::simd::COUNTING_MAX_ITER + 1;
     let vp = view(-0.7512, -0.7388, 0.0951, 0.1047, 21, 13);
-    for max_iter in first..=first + 2 * super::simd::BLOCK {
+    for max_iter in first..=first + 2 * crate::tuning::BLOCK {
         assert_all_kernels_agree(&vp, max_iter);
     }
 }
@@ -223,7 +223,7 @@ fn lanes_that_overflow_to_infinity_and_nan_within_a_block() {
         );
         // The premise: one block of untested steps from z = 0 leaves z non-finite.
         let (mut x, mut y) = (0.0f64, 0.0f64);
-        for _ in 0..super::simd::BLOCK {
+        for _ in 0..crate::tuning::BLOCK {
             (x, y) = ((x * x - y * y) + cx, (x * y + x * y) + cy);
         }
         overflowed += u32::from(!(x.is_finite() && y.is_finite()));
@@ -247,7 +247,7 @@ fn a_span_of_rows_in_the_middle_of_the_grid() {
     let expected = scalar_grid(&vp, 300);
     for kernel in Kernel::available() {
         let mut out = vec![0; 13 * 4];
-        kernel.render_rows(&vp, 5, 300, &mut out);
+        kernel.render_rows(&vp, 5, 300, Shortcuts::On, &mut out);
         assert_eq!(out, expected[5 * 13..9 * 13], "{kernel}");
     }
 }
@@ -287,6 +287,30 @@ proptest! {
         for (kernel, shortcuts) in variants() {
             let got = kernel_grid(kernel, &vp, max_iter, shortcuts);
             prop_assert_eq!(&got, &expected, "{} {:?}", kernel, shortcuts);
+        }
+    }
+}
+
+#[test]
+fn skipped_iterations_are_reported_and_never_exceed_the_counts() {
+    // Deep in the main cardioid at a high limit the shortcuts skip nearly everything; at the
+    // seed's view some; without them nothing is skipped.
+    for (vp, max_iter, least_share) in [
+        (view(-0.3, 0.1, -0.2, 0.2, 37, 11), 1_000_000, 0.99),
+        (Viewport::seed(64, 48).unwrap(), 5000, 0.5),
+        (Viewport::seed(64, 48).unwrap(), 300, 0.1),
+    ] {
+        for (kernel, shortcuts) in variants() {
+            let mut out = vec![0; vp.pixels() as usize];
+            let skipped = kernel.render_rows(&vp, 0, max_iter, shortcuts, &mut out);
+            let sum: u64 = out.iter().map(|&n| u64::from(n)).sum();
+            assert!(skipped <= sum, "{kernel} {shortcuts:?}: {skipped} > {sum}");
+            if kernel == Kernel::Scalar || shortcuts == Shortcuts::Off {
+                assert_eq!(skipped, 0, "{kernel} {shortcuts:?}");
+            } else {
+                let share = skipped as f64 / sum as f64;
+                assert!(share >= least_share, "{kernel}: {share} at {max_iter}");
+            }
         }
     }
 }

@@ -232,14 +232,8 @@ unsafe impl Simd for Avx512 {
     }
 }
 
-/// The AVX2 kernel: 4 vectors of 4 lanes in flight in the counting strategy, whose per-lane
-/// counts take a register per vector more (4 beat 2, 3 and 5 there: 5 spilled in the inner
-/// loop), and in the refilling strategy 7 without shortcuts, 5 with them. Seven vectors' z fill
-/// 14 of the 16 registers, the step's squares the other two (8 spilled: 0.65x). Without
-/// shortcuts 7 ran 1.11x and 1.16x as fast as 5 (1000x1000 max-iter 5000, one core of an AVX2
-/// Zen 3, best of 25 and 21); with them, where pixels leave the vectors far more often and
-/// every exit replays all the vectors' block, 0.91x (2000x2000 at 5000) and 0.96x (a seahorse
-/// valley zoom).
+/// The AVX2 kernel: the vectors in flight of each strategy are in `tuning` (more refilling
+/// vectors without shortcuts than with them).
 ///
 /// # Safety
 /// The CPU must have AVX2.
@@ -250,19 +244,25 @@ pub unsafe fn render_span_avx2(
     max_iter: u32,
     shortcuts: bool,
     out: &mut [u32],
-) {
+) -> u64 {
     use super::simd::render;
+    use crate::tuning::{
+        AVX2_COUNTING_VECTORS, AVX2_REFILL_VECTORS, AVX2_REFILL_VECTORS_SHORTCUTS,
+    };
     unsafe {
         if shortcuts {
-            render::<Avx2, 5, 4>(vp, first_row, max_iter, true, out)
+            render::<Avx2, AVX2_REFILL_VECTORS_SHORTCUTS, AVX2_COUNTING_VECTORS>(
+                vp, first_row, max_iter, true, out,
+            )
         } else {
-            render::<Avx2, 7, 4>(vp, first_row, max_iter, false, out)
+            render::<Avx2, AVX2_REFILL_VECTORS, AVX2_COUNTING_VECTORS>(
+                vp, first_row, max_iter, false, out,
+            )
         }
     }
 }
 
-/// The AVX-512 kernel: 4 vectors of 8 lanes in flight in both strategies (32 registers hold
-/// the counting strategy's state too).
+/// The AVX-512 kernel: the vectors in flight are in `tuning`.
 ///
 /// # Safety
 /// The CPU must have AVX-512F.
@@ -273,8 +273,10 @@ pub unsafe fn render_span_avx512(
     max_iter: u32,
     shortcuts: bool,
     out: &mut [u32],
-) {
-    unsafe { super::simd::render::<Avx512, 4, 4>(vp, first_row, max_iter, shortcuts, out) }
+) -> u64 {
+    const K: usize = crate::tuning::AVX512_VECTORS.0;
+    const KC: usize = crate::tuning::AVX512_VECTORS.1;
+    unsafe { super::simd::render::<Avx512, K, KC>(vp, first_row, max_iter, shortcuts, out) }
 }
 
 #[cfg(test)]

@@ -90,15 +90,16 @@ unsafe impl Simd for Neon {
     }
 }
 
-/// The NEON kernel: 8 vectors of 2 lanes in flight, 5 in the counting strategy (whose state
-/// would not fit 32 registers with 8; not measured: no aarch64 machine here).
+/// The NEON kernel: the vectors in flight are in `tuning`.
 pub fn render_span_neon(
     vp: &crate::Viewport,
     first_row: u32,
     max_iter: u32,
     shortcuts: bool,
     out: &mut [u32],
-) {
+) -> u64 {
     // SAFETY: NEON is always present on aarch64.
-    unsafe { super::simd::render::<Neon, 8, 5>(vp, first_row, max_iter, shortcuts, out) }
+    const K: usize = crate::tuning::NEON_VECTORS.0;
+    const KC: usize = crate::tuning::NEON_VECTORS.1;
+    unsafe { super::simd::render::<Neon, K, KC>(vp, first_row, max_iter, shortcuts, out) }
 }

@@ -1,0 +1,274 @@
+//! The one way a job runs: validate, choose between streaming rows and building the grid,
+//! compute on the job's pool, colour, encode.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::error::Result;
+use crate::grid::Grid;
+use crate::job::{Job, Plan, ProgressFn};
+use crate::output::{self, Format};
+use crate::render::{self, Pool};
+use crate::style::{self, Work};
+
+/// What a finished job did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Summary {
+    /// Pixels per row.
+    pub width: u32,
+    /// Rows rendered.
+    pub rows: u32,
+    /// The sum of the counts computed (of every sample, for a supersampled picture): the
+    /// iterations the seed's loop would have run.
+    pub iterations: u64,
+    /// The iterations actually computed: `iterations` less those that proven shortcuts
+    /// (periodic orbits, trap discs) skipped.
+    pub computed: u64,
+    /// Time spent computing (including writing, for output streamed while it is computed).
+    pub compute_time: Duration,
+    /// Time from start to the last byte written.
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// Iterations computed per second of compute time.
+    pub fn computed_per_second(&self) -> f64 {
+        self.computed as f64 / self.compute_time.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Counts finished rows for a [`ProgressFn`].
+struct Tracker<'a> {
+    done: AtomicU64,
+    total: u64,
+    progress: Option<&'a ProgressFn>,
+}
+
+impl Tracker<'_> {
+    fn rows(&self, rows: u32) {
+        if let Some(f) = self.progress {
+            let done = self.done.fetch_add(u64::from(rows), Ordering::Relaxed) + u64::from(rows);
+            f(done, self.total);
+        }
+    }
+}
+
+impl Job {
+    /// Renders the job and writes it to `out` in its format. A PBM is streamed (bands
+    /// written as they finish, the grid never held, so its size is bounded by the disk);
+    /// every other format is encoded from the whole grid or picture. Nothing is written
+    /// before every value has been checked.
+    pub fn run(&self, out: impl Write + Send) -> Result<Summary> {
+        let plan = self.plan()?;
+        let start = Instant::now();
+        let tracker = self.tracker(&plan);
+        let on_rows = |rows: u32| tracker.rows(rows);
+        let params = &plan.params;
+        let streams =
+            plan.format == Format::Pbm && !matches!(plan.engine.pool, Pool::Processes { .. });
+        let (work, compute_time) = if streams {
+            let (iterations, skipped) = output::stream_pbm(params, &plan.engine, out, &on_rows)?;
+            (
+                Work {
+                    iterations,
+                    skipped,
+                },
+                start.elapsed(),
+            )
+        } else if plan.format.uses_colormap() {
+            let (rgb, work) = style::paint(params, &plan.engine, &plan.style, &on_rows)?;
+            let compute_time = start.elapsed();
+            let text = self.picture_text()?;
+            let (w, h) = (params.viewport.width(), params.rows.len() as u32);
+            output::write_picture(&rgb, w, h, plan.format, Some(&text), out)?;
+            (work, compute_time)
+        } else {
+            let (grid, skipped) = render::render(params, &plan.engine, &|b| on_rows(b.rows()))?;
+            let compute_time = start.elapsed();
+            output::write_counts(&grid, plan.format, params.max_iter, out)?;
+            let iterations = grid.total_iterations();
+            (
+                Work {
+                    iterations,
+                    skipped,
+                },
+                compute_time,
+            )
+        };
+        Ok(Summary {
+            width: params.viewport.width(),
+            rows: params.rows.len() as u32,
+            iterations: work.iterations,
+            computed: work.iterations - work.skipped,
+            compute_time,
+            elapsed: start.elapsed(),
+        })
+    }
+
+    /// The escape counts of the job's rows (its format and style play no part), with what it
+    /// took.
+    pub fn counts_with_summary(&self) -> Result<(Grid, Summary)> {
+        let plan = self.plan()?;
+        let start = Instant::now();
+        let tracker = Tracker {
+            done: AtomicU64::new(0),
+            total: plan.params.rows.len() as u64,
+            progress: self.progress.as_ref(),
+        };
+        let (grid, skipped) =
+            render::render(&plan.params, &plan.engine, &|b| tracker.rows(b.rows()))?;
+        let iterations = grid.total_iterations();
+        let summary = Summary {
+            width: grid.width(),
+            rows: grid.height(),
+            iterations,
+            computed: iterations - skipped,
+            compute_time: start.elapsed(),
+            elapsed: start.elapsed(),
+        };
+        Ok((grid, summary))
+    }
+
+    /// The escape counts of the job's rows: the seed's counts, whatever the pool or kernel.
+    pub fn counts(&self) -> Result<Grid> {
+        Ok(self.counts_with_summary()?.0)
+    }
+
+    /// A tracker whose total is the rows of every pass `plan` makes: one pass of pixel rows
+    /// for counts and the plain counts picture, one of sample rows otherwise.
+    fn tracker(&self, plan: &Plan) -> Tracker<'_> {
+        let rows = plan.params.rows.len() as u64;
+        let s = &plan.style;
+        let plain = s.mode == style::ColorMode::Counts
+            && s.cycle.is_none()
+            && s.offset == 0.0
+            && s.supersample == 1
+            && s.inside.is_none();
+        let total = if plan.format.uses_colormap() && !plain {
+            rows * u64::from(s.supersample)
+        } else {
+            rows
+        };
+        Tracker {
+            done: AtomicU64::new(0),
+            total,
+            progress: self.progress.as_ref(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ColorMode, Style, View};
+    use mandel_kernel::{Bounds, Kernel, Shortcuts};
+    use std::sync::Arc;
+
+    fn job(format: Format) -> Job {
+        Job {
+            width: 97,
+            height: 61,
+            max_iter: 300,
+            format,
+            ..Job::default()
+        }
+    }
+
+    #[test]
+    fn a_row_range_renders_the_same_rows_as_the_whole_job() {
+        let whole = job(Format::Npy).counts().unwrap();
+        for pool in [Pool::Sequential, Pool::all_cores()] {
+            let part = Job {
+                rows: Some(17..45),
+                pool: pool.clone(),
+                ..job(Format::Npy)
+            };
+            let grid = part.counts().unwrap();
+            assert_eq!(grid.height(), 28);
+            assert_eq!(grid.counts(), &whole.counts()[17 * 97..45 * 97], "{pool:?}");
+            // The streamed PBM of the rows is the grid's PBM of the same rows.
+            let mut streamed = Vec::new();
+            let pbm = Job {
+                format: Format::Pbm,
+                ..part.clone()
+            };
+            pbm.run(&mut streamed).unwrap();
+            let mut expected = Vec::new();
+            output::write_counts(&grid, Format::Pbm, 300, &mut expected).unwrap();
+            assert_eq!(streamed, expected, "{pool:?}");
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_what_was_skipped_and_what_was_computed() {
+        let inside = Job {
+            view: View::edges(Bounds {
+                xmin: -0.3,
+                xmax: 0.1,
+                ymin: -0.2,
+                ymax: 0.2,
+            }),
+            width: 64,
+            height: 40,
+            max_iter: 1_000_000,
+            format: Format::Npy,
+            ..Job::default()
+        };
+        let summary = inside.run(std::io::sink()).unwrap();
+        assert_eq!(summary.iterations, 64 * 40 * 1_000_000);
+        assert!(summary.computed * 100 < summary.iterations, "{summary:?}");
+        let exact = Job {
+            shortcuts: Shortcuts::Off,
+            kernel: Kernel::Scalar,
+            max_iter: 2000,
+            ..inside
+        };
+        let summary = exact.run(std::io::sink()).unwrap();
+        assert_eq!(summary.computed, summary.iterations);
+    }
+
+    #[test]
+    fn progress_reaches_its_total_for_every_pass() {
+        for (format, mode, supersample) in [
+            (Format::Npy, ColorMode::Counts, 1),
+            (Format::Pbm, ColorMode::Counts, 1),
+            (Format::Png, ColorMode::Counts, 1),
+            (Format::Png, ColorMode::Smooth, 1),
+            (Format::Ppm, ColorMode::Histogram, 3),
+        ] {
+            let last = Arc::new(std::sync::Mutex::new((0, 0)));
+            let seen = last.clone();
+            let job = Job {
+                style: Style {
+                    mode,
+                    supersample,
+                    ..Style::default()
+                },
+                progress: Some(Arc::new(move |done, total| {
+                    let mut l = seen.lock().unwrap();
+                    l.0 = l.0.max(done);
+                    l.1 = total;
+                })),
+                ..job(format)
+            };
+            job.run(std::io::sink()).unwrap();
+            let (done, total) = *last.lock().unwrap();
+            assert_eq!(
+                (done, total),
+                (61 * supersample as u64, 61 * supersample as u64)
+            );
+        }
+    }
+
+    #[test]
+    fn nothing_is_written_for_a_bad_job() {
+        let mut out = Vec::new();
+        let bad = Job {
+            max_iter: 0,
+            ..job(Format::Png)
+        };
+        assert!(bad.run(&mut out).is_err());
+        assert!(out.is_empty());
+    }
+}

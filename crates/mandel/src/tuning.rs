@@ -1,0 +1,15 @@
+//! The scheduler's tuning constants, in one place (the kernels' own are in `mandel-kernel`'s
+//! `tuning`). None changes a count.
+
+/// Pixels per task handed to a worker: the unit is a row, as in the seed, but narrow rows are
+/// grouped so that a vector kernel has enough pixels in flight and a task is worth a steal.
+pub(crate) const PIXELS_PER_TASK: usize = 4096;
+
+/// Bands finished ahead of the one an in-order sink needs next, per thread, before that thread
+/// waits: this bounds the memory of a streamed render whatever the grid's size.
+pub(crate) const AHEAD_PER_THREAD: usize = 4;
+
+/// Renders of fewer pixel-iterations (pixels times max-iter) than this run on the calling
+/// thread whatever the pool: handing a millisecond of work to a pool costs about as much as it
+/// saves, and a server under load keeps every core busy with requests anyway.
+pub const SMALL_RENDER: u64 = 1 << 24;
