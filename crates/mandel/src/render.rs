@@ -462,7 +462,7 @@ mod tests {
             Params::new(vp, 0)
                 .unwrap_err()
                 .to_string()
-                .contains("max-iter = 0")
+                .contains("max_iter = 0")
         );
     }
 
