@@ -108,7 +108,8 @@ impl fmt::Debug for Job {
     }
 }
 
-/// The keys of the canonical text, in its order (the view's are its own: [`View::set`]).
+/// The keys [`Job::set`] takes besides `format`, in the canonical text's order (the view's
+/// are passed on to [`View::set`]).
 const KEYS: [Field; 16] = [
     Field::Width,
     Field::Height,
