@@ -55,6 +55,11 @@ impl Progress {
         }
     }
 
+    /// Whether a bar may be drawn at all (not quiet, stderr a terminal).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }

@@ -57,8 +57,11 @@ pub fn run(args: RenderArgs) -> Result<()> {
     };
     let _pending = file.as_ref().map(|f| PendingFile::new(f.temp_path()));
     let progress = Arc::new(Progress::new(0, "rows", args.quiet));
-    let bar = progress.clone();
-    job.progress = Some(Arc::new(move |done, total| bar.set(done, total)));
+    // Only a bar that may be drawn hears of progress: no callback per band otherwise.
+    if progress.is_enabled() {
+        let bar = progress.clone();
+        job.progress = Some(Arc::new(move |done, total| bar.set(done, total)));
+    }
 
     let summary = match file.as_mut() {
         Some(f) => job.run(f.file())?,

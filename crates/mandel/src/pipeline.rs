@@ -45,7 +45,15 @@ struct Tracker<'a> {
     progress: Option<&'a ProgressFn>,
 }
 
-impl Tracker<'_> {
+impl<'a> Tracker<'a> {
+    fn new(total: u64, progress: Option<&'a ProgressFn>) -> Self {
+        Tracker {
+            done: AtomicU64::new(0),
+            total,
+            progress,
+        }
+    }
+
     fn rows(&self, rows: u32) {
         if let Some(f) = self.progress {
             let done = self.done.fetch_add(u64::from(rows), Ordering::Relaxed) + u64::from(rows);
@@ -111,21 +119,18 @@ impl Job {
     pub fn counts_with_summary(&self) -> Result<(Grid, Summary)> {
         let plan = self.plan()?;
         let start = Instant::now();
-        let tracker = Tracker {
-            done: AtomicU64::new(0),
-            total: plan.params.rows.len() as u64,
-            progress: self.progress.as_ref(),
-        };
+        let tracker = Tracker::new(plan.params.rows.len() as u64, self.progress.as_ref());
         let (grid, skipped) =
             render::render(&plan.params, &plan.engine, &|b| tracker.rows(b.rows()))?;
         let iterations = grid.total_iterations();
+        let took = start.elapsed();
         let summary = Summary {
             width: grid.width(),
             rows: grid.height(),
             iterations,
             computed: iterations - skipped,
-            compute_time: start.elapsed(),
-            elapsed: start.elapsed(),
+            compute_time: took,
+            elapsed: took,
         };
         Ok((grid, summary))
     }
@@ -139,22 +144,12 @@ impl Job {
     /// for counts and the plain counts picture, one of sample rows otherwise.
     fn tracker(&self, plan: &Plan) -> Tracker<'_> {
         let rows = plan.params.rows.len() as u64;
-        let s = &plan.style;
-        let plain = s.mode == style::ColorMode::Counts
-            && s.cycle.is_none()
-            && s.offset == 0.0
-            && s.supersample == 1
-            && s.inside.is_none();
-        let total = if plan.format.uses_colormap() && !plain {
-            rows * u64::from(s.supersample)
+        let total = if plan.format.uses_colormap() && !plan.style.is_plain_counts() {
+            rows * u64::from(plan.style.supersample)
         } else {
             rows
         };
-        Tracker {
-            done: AtomicU64::new(0),
-            total,
-            progress: self.progress.as_ref(),
-        }
+        Tracker::new(total, self.progress.as_ref())
     }
 }
 

@@ -123,12 +123,15 @@ impl Style {
         Ok(())
     }
 
-    /// Whether this is the seed's picture: linear counts, no cycle or offset, one sample.
-    fn is_plain_counts(&self) -> bool {
+    /// Whether this is the seed's picture: linear counts, no cycle or offset, one sample, the
+    /// default inside colour. It is drawn straight from the count grid, in one pass of pixel
+    /// rows; every other style takes a pass of sample rows.
+    pub(crate) fn is_plain_counts(&self) -> bool {
         self.mode == ColorMode::Counts
             && self.cycle.is_none()
             && self.offset == 0.0
             && self.supersample == 1
+            && self.inside.is_none()
     }
 }
 
@@ -159,7 +162,7 @@ pub(crate) fn paint(
 ) -> Result<(Vec<u8>, Work)> {
     style.validate()?;
     let on_band = |band: Band| on_rows(band.rows());
-    if style.is_plain_counts() && style.inside.is_none() {
+    if style.is_plain_counts() {
         let (grid, skipped) = crate::render::render(params, engine, &on_band)?;
         let work = Work {
             iterations: grid.total_iterations(),
