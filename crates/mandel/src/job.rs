@@ -147,11 +147,7 @@ impl Job {
             name: key.to_string(),
             value: value.to_string(),
         };
-        let field = KEYS
-            .into_iter()
-            .chain([Field::Format])
-            .find(|f| f.name() == key)
-            .ok_or_else(unknown)?;
+        let field = key_field(key).ok_or_else(unknown)?;
         let v = value.trim();
         let named = |e: Error| match e {
             Error::Invalid { reason, .. } => Error::invalid(field, v, reason),
@@ -180,21 +176,17 @@ impl Job {
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Result<Job> {
         let mut job = Job::default();
-        let mut seen: Vec<String> = Vec::new();
+        // The fields set so far: only keys that `set` accepted get here.
+        let mut seen: Vec<Field> = Vec::new();
         for (key, value) in pairs {
             let (key, value) = (key.as_ref(), value.as_ref());
-            if seen.iter().any(|k| k == key) {
-                let field = Field::ALL.into_iter().find(|f| f.name() == key);
-                return Err(match field {
-                    Some(field) => Error::invalid(field, value, "is given more than once"),
-                    None => Error::UnknownParameter {
-                        name: key.into(),
-                        value: value.into(),
-                    },
-                });
+            if let Some(field) = key_field(key)
+                && seen.contains(&field)
+            {
+                return Err(Error::invalid(field, value, "is given more than once"));
             }
-            seen.push(key.to_string());
             job.set(key, value)?;
+            seen.extend(key_field(key));
         }
         Ok(job)
     }
@@ -375,6 +367,13 @@ fn picture_text_params(text: &str) -> Option<&str> {
     let rest = text.strip_prefix("mandel ")?;
     let (_version, rest) = rest.split_once(' ')?;
     rest.strip_prefix("render ")
+}
+
+/// The field a canonical key sets, if it is one.
+fn key_field(key: &str) -> Option<Field> {
+    KEYS.into_iter()
+        .chain([Field::Format])
+        .find(|f| f.name() == key)
 }
 
 fn whole(field: Field, s: &str) -> Result<u32> {
