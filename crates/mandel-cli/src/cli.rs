@@ -195,6 +195,9 @@ pub struct RenderArgs {
         "colormap", "color", "cycle", "offset", "inside", "supersample",
     ])]
     pub from: Option<PathBuf>,
+    /// Give up after this many seconds (exit status 1, no output file left behind).
+    #[arg(long, value_parser = parse_seconds, value_name = "SECONDS")]
+    pub timeout: Option<std::time::Duration>,
     /// No progress bar and no summary.
     #[arg(short, long)]
     pub quiet: bool,

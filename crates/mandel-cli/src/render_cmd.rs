@@ -47,6 +47,8 @@ pub fn run(args: RenderArgs) -> Result<()> {
     job.pool = pool(args.pool, jobs)?;
     // Every value is checked before the output is opened.
     job.check()?;
+    // (From here: the deadline counts the render, not the parsing.)
+    job.deadline = args.timeout.map(|t| std::time::Instant::now() + t);
 
     // Open the output before the work, so that an unwritable path fails at once.
     interrupt::install();

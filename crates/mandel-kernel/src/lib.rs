@@ -29,6 +29,8 @@ mod neon;
 mod portable;
 mod scalar;
 mod simd;
+mod smooth;
+mod stop;
 mod trap;
 mod tuning;
 mod viewport;
@@ -39,6 +41,9 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use scalar::escape_time;
+pub use smooth::{SMOOTH_RADIUS, smooth_span};
+use stop::Meter;
+pub use stop::{POLL_STEPS, Stop, Stopped};
 pub use viewport::{Bounds, SEED_BOUNDS, Viewport};
 
 /// A value the kernels cannot work with: which one (`width`, `xmin`, `kernel`, ...), what it
@@ -184,12 +189,39 @@ impl Kernel {
         shortcuts: Shortcuts,
         out: &mut [u32],
     ) -> u64 {
-        let skip = shortcuts == Shortcuts::On;
-        let width = viewport.width() as usize;
         assert!(
-            out.len().is_multiple_of(width)
-                && first_row as usize + out.len() / width <= viewport.height() as usize,
+            out.len().is_multiple_of(viewport.width() as usize),
             "output must hold whole rows of the viewport"
+        );
+        let first = u64::from(first_row) * u64::from(viewport.width());
+        self.render_span(viewport, first, max_iter, shortcuts, Stop::never(), out)
+            .expect("a render that is never stopped finishes")
+    }
+
+    /// Fills `out` with the counts of the span of pixels that starts at pixel `first`,
+    /// counting row by row: `out[i]` is the count of pixel `first + i`, which is (row, col)
+    /// = (`(first + i) / width`, `(first + i) % width`). A span may start and end anywhere
+    /// in a row. Returns what [`Kernel::render_rows`] returns, or [`Stopped`] once `stop`
+    /// says so; it is polled about every [`POLL_STEPS`] iterations, so a span stops within
+    /// a fraction of a millisecond however long its rows or its pixels' orbits are.
+    ///
+    /// # Panics
+    /// If the span runs past the viewport's last pixel, or this CPU cannot run the kernel.
+    pub fn render_span(
+        self,
+        viewport: &Viewport,
+        first: u64,
+        max_iter: u32,
+        shortcuts: Shortcuts,
+        stop: Stop,
+        out: &mut [u32],
+    ) -> Result<u64, Stopped> {
+        let skip = shortcuts == Shortcuts::On;
+        assert!(
+            first
+                .checked_add(out.len() as u64)
+                .is_some_and(|end| end <= viewport.pixels()),
+            "the span must lie within the viewport"
         );
         assert!(
             self.is_available(),
@@ -198,29 +230,37 @@ impl Kernel {
         );
         match self {
             Kernel::Scalar => {
-                for (row, counts) in (first_row..).zip(out.chunks_exact_mut(width)) {
-                    render_row(viewport, row, max_iter, counts);
+                let width = u64::from(viewport.width());
+                let mut meter = Meter::new(stop);
+                for (i, count) in (first..).zip(out.iter_mut()) {
+                    let (cx, cy) = (
+                        viewport.cx((i % width) as u32),
+                        viewport.cy((i / width) as u32),
+                    );
+                    *count = scalar::escape_time_metered(cx, cy, max_iter, &mut meter)?;
                 }
-                0
+                Ok(0)
             }
             // SAFETY: plain Rust behind the trait.
             Kernel::Portable => unsafe {
                 const K: usize = tuning::PORTABLE_VECTORS.0;
                 const KC: usize = tuning::PORTABLE_VECTORS.1;
-                simd::render::<portable::Portable, K, KC>(viewport, first_row, max_iter, skip, out)
+                simd::render::<portable::Portable, K, KC>(
+                    viewport, first, max_iter, skip, stop, out,
+                )
             },
             // SAFETY: availability was asserted above.
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Kernel::Avx2 => unsafe {
-                x86::render_span_avx2(viewport, first_row, max_iter, skip, out)
+                x86::render_span_avx2(viewport, first, max_iter, skip, stop, out)
             },
             // SAFETY: availability was asserted above.
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Kernel::Avx512 => unsafe {
-                x86::render_span_avx512(viewport, first_row, max_iter, skip, out)
+                x86::render_span_avx512(viewport, first, max_iter, skip, stop, out)
             },
             #[cfg(target_arch = "aarch64")]
-            Kernel::Neon => neon::render_span_neon(viewport, first_row, max_iter, skip, out),
+            Kernel::Neon => neon::render_span_neon(viewport, first, max_iter, skip, stop, out),
             #[allow(unreachable_patterns)]
             _ => unreachable!("availability was asserted"),
         }
@@ -267,16 +307,6 @@ impl FromStr for Kernel {
                     "is not known (choose auto, scalar, portable, avx2, avx512 or neon)",
                 )
             })
-    }
-}
-
-/// Fills `out` with the counts of one row of `viewport` with the scalar kernel: `out[c]` is
-/// the count of pixel (`row`, `c`). `out.len()` must equal the viewport's width.
-fn render_row(viewport: &Viewport, row: u32, max_iter: u32, out: &mut [u32]) {
-    assert_eq!(out.len(), viewport.width() as usize, "row buffer width");
-    let cy = viewport.cy(row);
-    for (col, count) in (0u32..).zip(out.iter_mut()) {
-        *count = escape_time(viewport.cx(col), cy, max_iter);
     }
 }
 

@@ -93,13 +93,14 @@ unsafe impl Simd for Neon {
 /// The NEON kernel: the vectors in flight are in `tuning`.
 pub fn render_span_neon(
     vp: &crate::Viewport,
-    first_row: u32,
+    first: u64,
     max_iter: u32,
     shortcuts: bool,
+    stop: crate::Stop,
     out: &mut [u32],
-) -> u64 {
+) -> Result<u64, crate::Stopped> {
     // SAFETY: NEON is always present on aarch64.
     const K: usize = crate::tuning::NEON_VECTORS.0;
     const KC: usize = crate::tuning::NEON_VECTORS.1;
-    unsafe { super::simd::render::<Neon, K, KC>(vp, first_row, max_iter, shortcuts, out) }
+    unsafe { super::simd::render::<Neon, K, KC>(vp, first, max_iter, shortcuts, stop, out) }
 }

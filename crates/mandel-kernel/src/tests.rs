@@ -2,8 +2,11 @@
 
 use proptest::prelude::*;
 
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
 use super::{Kernel, Shortcuts, escape_time};
-use crate::{Bounds, Viewport};
+use crate::{Bounds, Stop, Stopped, Viewport};
 
 fn scalar_grid(vp: &Viewport, max_iter: u32) -> Vec<u32> {
     let mut out = Vec::new();
@@ -271,8 +274,105 @@ fn names_and_selection() {
     }
 }
 
+/// Every pixel strategy a stop must reach: the counting tiles (max-iter up to 1000), the
+/// sieve and the refilling loop (above), and the scalar code for points near c = -2.
+fn endless_spans() -> Vec<(&'static str, Viewport, u32)> {
+    vec![
+        // Inside the main cardioid, where every pixel runs to max-iter (without shortcuts).
+        ("refilling", view(-0.3, 0.1, -0.2, 0.2, 64, 1), u32::MAX),
+        ("counting", view(-0.3, 0.1, -0.2, 0.2, 1 << 16, 1), 1000),
+        // (-2 + 1e-10, 0) lies in the set and outside the vectors' safe disc.
+        (
+            "scalar edge",
+            view(-2.0 + 1e-10, -2.0 + 2e-10, 0.0, 1e-12, 8, 1),
+            u32::MAX,
+        ),
+    ]
+}
+
+#[test]
+fn a_raised_stop_ends_every_kernel_within_a_poll() {
+    for (what, vp, max_iter) in endless_spans() {
+        for kernel in Kernel::available() {
+            let flag = AtomicBool::new(true);
+            let mut out = vec![0; vp.pixels() as usize];
+            let got = kernel.render_span(
+                &vp,
+                0,
+                max_iter,
+                Shortcuts::Off,
+                Stop::new(&flag, None),
+                &mut out,
+            );
+            assert_eq!(got, Err(Stopped), "{kernel} {what}");
+        }
+    }
+}
+
+#[test]
+fn a_deadline_ends_every_kernel_soon_after_it_passes() {
+    // Unstopped, these spans would run for hours; a bound of a second is generous next to
+    // the tens of microseconds between polls, and still fails if the kernels never poll.
+    for (what, vp, max_iter) in endless_spans() {
+        for kernel in Kernel::available() {
+            let flag = AtomicBool::new(false);
+            let deadline = Instant::now() + Duration::from_millis(20);
+            let mut out = vec![0; vp.pixels() as usize];
+            let stop = Stop::new(&flag, Some(deadline));
+            let got = kernel.render_span(&vp, 0, max_iter, Shortcuts::Off, stop, &mut out);
+            let late = Instant::now().saturating_duration_since(deadline);
+            assert_eq!(got, Err(Stopped), "{kernel} {what}");
+            assert!(
+                flag.load(Relaxed),
+                "{kernel} {what}: the deadline raised the flag"
+            );
+            assert!(
+                late < Duration::from_secs(1),
+                "{kernel} {what}: {late:?} late"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_stop_that_is_never_raised_changes_no_count() {
+    let vp = Viewport::seed(97, 13).unwrap();
+    let flag = AtomicBool::new(false);
+    let later = Some(Instant::now() + Duration::from_secs(3600));
+    for max_iter in [50, 700, 5000] {
+        let expected = scalar_grid(&vp, max_iter);
+        for (kernel, shortcuts) in variants() {
+            let mut out = vec![0; vp.pixels() as usize];
+            let stop = Stop::new(&flag, later);
+            kernel
+                .render_span(&vp, 0, max_iter, shortcuts, stop, &mut out)
+                .unwrap();
+            assert_eq!(out, expected, "{kernel} {shortcuts:?} {max_iter}");
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn spans_that_start_and_end_mid_row_equal_scalar(
+        width in 1u32..80, height in 1u32..6,
+        a in 0.0f64..1.0, b in 0.0f64..1.0,
+        max_iter in prop_oneof![1u32..200, 200u32..3000],
+    ) {
+        let vp = view(-1.9, 0.6, -1.1, 1.2, width, height);
+        let expected = scalar_grid(&vp, max_iter);
+        let n = vp.pixels() as f64;
+        let (first, end) = ((a.min(b) * n) as usize, (a.max(b) * n).ceil() as usize);
+        for (kernel, shortcuts) in variants() {
+            let mut out = vec![u32::MAX; end - first];
+            kernel
+                .render_span(&vp, first as u64, max_iter, shortcuts, Stop::never(), &mut out)
+                .unwrap();
+            prop_assert_eq!(&out[..], &expected[first..end], "{} {:?}", kernel, shortcuts);
+        }
+    }
 
     #[test]
     fn random_viewports_equal_scalar(

@@ -51,3 +51,9 @@ pub const AVX512_VECTORS: (usize, usize) = (4, 4);
 /// their counts. Not measured: no aarch64 machine here.
 #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
 pub const NEON_VECTORS: (usize, usize) = (8, 5);
+
+/// Iterations (of one pixel each) between polls of a render's `Stop`: about 0.4 ms of one
+/// core's AVX2 work and 3 ms of scalar work, so a deadline or a cancel is seen well within a
+/// millisecond-scale bound, while the poll (a clock read, tens of nanoseconds) costs under
+/// 0.01% of the work between two of them.
+pub const POLL_STEPS: u64 = 1 << 20;

@@ -240,11 +240,12 @@ unsafe impl Simd for Avx512 {
 #[target_feature(enable = "avx2")]
 pub unsafe fn render_span_avx2(
     vp: &crate::Viewport,
-    first_row: u32,
+    first: u64,
     max_iter: u32,
     shortcuts: bool,
+    stop: crate::Stop,
     out: &mut [u32],
-) -> u64 {
+) -> Result<u64, crate::Stopped> {
     use super::simd::render;
     use crate::tuning::{
         AVX2_COUNTING_VECTORS, AVX2_REFILL_VECTORS, AVX2_REFILL_VECTORS_SHORTCUTS,
@@ -252,11 +253,11 @@ pub unsafe fn render_span_avx2(
     unsafe {
         if shortcuts {
             render::<Avx2, AVX2_REFILL_VECTORS_SHORTCUTS, AVX2_COUNTING_VECTORS>(
-                vp, first_row, max_iter, true, out,
+                vp, first, max_iter, true, stop, out,
             )
         } else {
             render::<Avx2, AVX2_REFILL_VECTORS, AVX2_COUNTING_VECTORS>(
-                vp, first_row, max_iter, false, out,
+                vp, first, max_iter, false, stop, out,
             )
         }
     }
@@ -269,14 +270,15 @@ pub unsafe fn render_span_avx2(
 #[target_feature(enable = "avx512f")]
 pub unsafe fn render_span_avx512(
     vp: &crate::Viewport,
-    first_row: u32,
+    first: u64,
     max_iter: u32,
     shortcuts: bool,
+    stop: crate::Stop,
     out: &mut [u32],
-) -> u64 {
+) -> Result<u64, crate::Stopped> {
     const K: usize = crate::tuning::AVX512_VECTORS.0;
     const KC: usize = crate::tuning::AVX512_VECTORS.1;
-    unsafe { super::simd::render::<Avx512, K, KC>(vp, first_row, max_iter, shortcuts, out) }
+    unsafe { super::simd::render::<Avx512, K, KC>(vp, first, max_iter, shortcuts, stop, out) }
 }
 
 #[cfg(test)]

@@ -59,6 +59,9 @@ pub enum Error {
     /// The render was still running at its deadline ([`crate::Job::deadline`]).
     #[error("the render passed its deadline")]
     DeadlineExceeded,
+    /// The render was stopped through its [`crate::Cancel`] handle.
+    #[error("the render was cancelled")]
+    Cancelled,
     /// Encoding an image failed for a reason other than I/O.
     #[error("encoding {format}: {message}")]
     Encode {

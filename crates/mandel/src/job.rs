@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use mandel_kernel::{Kernel, Shortcuts, Viewport};
 
+use crate::cancel::Cancel;
 use crate::color::Colormap;
 use crate::error::{Error, Field, Result};
 use crate::output::{self, Format};
@@ -15,13 +16,14 @@ use crate::render::{Engine, Params, Pool};
 use crate::style::{self, ColorMode, Style};
 use crate::view::View;
 
-/// Hears how far a render has come: rows of samples done, out of a total (the total counts
+/// Hears how far a render has come: pixels (or samples) done, out of a total (the total counts
 /// every pass the job makes). Called from the threads doing the work.
 pub type ProgressFn = Arc<dyn Fn(u64, u64) + Send + Sync>;
 
 /// Everything about one render: what to compute and how to encode it (the fields that decide
 /// the output's bytes, and the canonical text form: [`Job::canonical`]), and how to carry it
-/// out (`kernel`, `shortcuts`, `pool`, `deadline`, `progress`: never a byte of the output).
+/// out (`kernel`, `shortcuts`, `pool`, `deadline`, `cancel`, `progress`: never a byte of the
+/// output).
 ///
 /// The command line, the server and any other front end fill one in, then call
 /// [`Job::run`] (or [`Job::counts`]); every value is checked there, in one place.
@@ -63,8 +65,12 @@ pub struct Job {
     pub shortcuts: Shortcuts,
     /// How rows are mapped onto workers.
     pub pool: Pool,
-    /// A render still running at this instant stops with [`Error::DeadlineExceeded`].
+    /// A render still running at this instant stops with [`Error::DeadlineExceeded`], within
+    /// a millisecond or two: the kernels poll it at a bounded granularity, however long a
+    /// row or an orbit is.
     pub deadline: Option<Instant>,
+    /// Raised from another thread, it stops the render with [`Error::Cancelled`] as soon.
+    pub cancel: Option<Cancel>,
     /// Hears of progress, if set.
     pub progress: Option<ProgressFn>,
 }
@@ -85,6 +91,7 @@ impl Default for Job {
             shortcuts: Shortcuts::On,
             pool: Pool::all_cores(),
             deadline: None,
+            cancel: None,
             progress: None,
         }
     }
@@ -104,6 +111,7 @@ impl fmt::Debug for Job {
             .field("shortcuts", &self.shortcuts)
             .field("pool", &self.pool)
             .field("deadline", &self.deadline)
+            .field("cancel", &self.cancel)
             .finish_non_exhaustive()
     }
 }
@@ -345,6 +353,7 @@ impl Job {
             kernel: self.kernel,
             shortcuts: self.shortcuts,
             deadline: self.deadline,
+            cancel: self.cancel.clone().unwrap_or_default(),
         };
         engine.check_kernel()?;
         Ok(Plan {

@@ -32,6 +32,7 @@
 
 #![warn(missing_docs)]
 
+mod cancel;
 pub mod color;
 mod error;
 mod grid;
@@ -45,6 +46,7 @@ mod style;
 mod tuning;
 mod view;
 
+pub use cancel::Cancel;
 pub use color::Colormap;
 pub use error::{Error, Field, Result};
 pub use grid::Grid;

@@ -312,28 +312,40 @@ fn pack_pbm_row(row: &[u32], max_iter: u32, packed: &mut [u8]) {
     }
 }
 
-/// Renders `params` straight into a PBM on `out`, bands of rows written as they are finished
-/// (top line first), so the count grid is never held: memory stays at a few bands per thread
+/// Renders `params` straight into a PBM on `out`, bands written as they are finished (top
+/// line first), so the count grid is never held: memory stays at a few bands per thread
 /// whatever the size. The bytes are those of [`write_counts`] with [`Format::Pbm`].
-/// `on_rows` hears of every band written (for a progress bar). Returns the total iterations
+/// `on_pixels` hears of every band written (for a progress bar). Returns the total iterations
 /// and those the kernels' shortcuts skipped.
 pub(crate) fn stream_pbm(
     params: &Params,
     engine: &Engine,
     out: impl Write + Send,
-    on_rows: &(dyn Fn(u32) + Sync),
+    on_pixels: &(dyn Fn(u64) + Sync),
 ) -> Result<(u64, u64)> {
     let vp = &params.viewport;
+    let width = vp.width() as usize;
     let mut out = BufWriter::with_capacity(1 << 16, out);
     write!(out, "P4\n{} {}\n", vp.width(), params.rows.len()).map_err(Error::Write)?;
-    let mut packed = vec![0u8; (vp.width() as usize).div_ceil(8)];
+    let mut packed = vec![0u8; width.div_ceil(8)];
     let total = render_in_order(params, engine, RowOrder::TopFirst, &mut |band| {
-        // Bands come top first; the rows inside a band ascend, so they are written reversed.
-        for row in band.counts.chunks_exact(band.width as usize).rev() {
-            pack_pbm_row(row, params.max_iter, &mut packed);
-            out.write_all(&packed).map_err(Error::Write)?;
+        let start = (band.first % width as u64) as usize;
+        if start == 0 && band.values.len() % width == 0 {
+            // Whole rows come top first; the rows inside a band ascend, so they are written
+            // reversed.
+            for row in band.values.chunks_exact(width).rev() {
+                pack_pbm_row(row, params.max_iter, &mut packed);
+                out.write_all(&packed).map_err(Error::Write)?;
+            }
+        } else {
+            // A stretch of a wide row, from its first column on: stretches start on a byte
+            // (a multiple of 8 pixels), so their bytes join into the row's.
+            debug_assert!(start.is_multiple_of(8));
+            let bytes = band.values.len().div_ceil(8);
+            pack_pbm_row(band.values, params.max_iter, &mut packed[..bytes]);
+            out.write_all(&packed[..bytes]).map_err(Error::Write)?;
         }
-        on_rows(band.rows());
+        on_pixels(band.pixels());
         Ok(())
     })?;
     out.flush().map_err(Error::Write)?;
@@ -417,26 +429,32 @@ mod tests {
     fn a_streamed_pbm_equals_one_written_from_the_grid() {
         use crate::Pool;
         use mandel_kernel::{Kernel, Viewport};
-        // A width that is not a multiple of 8, and rows that do not divide into whole tasks.
-        let params = Params::new(Viewport::seed(1001, 37).unwrap(), 60).unwrap();
-        let (grid, _) = crate::render::render(&params, &Engine::default(), &|_| {}).unwrap();
-        let mut expected = Vec::new();
-        write_counts(&grid, Format::Pbm, 60, &mut expected).unwrap();
-        for pool in [Pool::Sequential, Pool::all_cores()] {
-            let rows = std::sync::atomic::AtomicU32::new(0);
-            let mut streamed = Vec::new();
-            let (total, _) = stream_pbm(
-                &params,
-                &Engine::new(pool.clone(), Kernel::best()),
-                &mut streamed,
-                &|n| {
-                    rows.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-                },
-            )
-            .unwrap();
-            assert_eq!(streamed, expected, "{pool:?}");
-            assert_eq!(total, grid.total_iterations());
-            assert_eq!(rows.into_inner(), 37);
+        // A width that is not a multiple of 8, and rows that do not divide into whole tasks;
+        // then rows wide enough to be cut into stretches.
+        for (width, height) in [
+            (1001, 37),
+            (2 * crate::tuning::PIXELS_PER_TASK as u32 + 13, 5),
+        ] {
+            let params = Params::new(Viewport::seed(width, height).unwrap(), 60).unwrap();
+            let (grid, _) = crate::render::render(&params, &Engine::default(), &|_| {}).unwrap();
+            let mut expected = Vec::new();
+            write_counts(&grid, Format::Pbm, 60, &mut expected).unwrap();
+            for pool in [Pool::Sequential, Pool::all_cores()] {
+                let pixels = std::sync::atomic::AtomicU64::new(0);
+                let mut streamed = Vec::new();
+                let (total, _) = stream_pbm(
+                    &params,
+                    &Engine::new(pool.clone(), Kernel::best()),
+                    &mut streamed,
+                    &|n| {
+                        pixels.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                    },
+                )
+                .unwrap();
+                assert_eq!(streamed, expected, "{pool:?} {width}");
+                assert_eq!(total, grid.total_iterations());
+                assert_eq!(pixels.into_inner(), params.pixels());
+            }
         }
     }
 

@@ -5,6 +5,8 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+#[cfg(test)]
+use crate::error::Error;
 use crate::error::Result;
 use crate::grid::Grid;
 use crate::job::{Job, Plan, ProgressFn};
@@ -38,7 +40,7 @@ impl Summary {
     }
 }
 
-/// Counts finished rows for a [`ProgressFn`].
+/// Counts finished pixels (or samples) for a [`ProgressFn`].
 struct Tracker<'a> {
     done: AtomicU64,
     total: u64,
@@ -54,9 +56,9 @@ impl<'a> Tracker<'a> {
         }
     }
 
-    fn rows(&self, rows: u32) {
+    fn pixels(&self, n: u64) {
         if let Some(f) = self.progress {
-            let done = self.done.fetch_add(u64::from(rows), Ordering::Relaxed) + u64::from(rows);
+            let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
             f(done, self.total);
         }
     }
@@ -71,12 +73,12 @@ impl Job {
         let plan = self.plan()?;
         let start = Instant::now();
         let tracker = self.tracker(&plan);
-        let on_rows = |rows: u32| tracker.rows(rows);
+        let on_pixels = |n: u64| tracker.pixels(n);
         let params = &plan.params;
         let streams =
             plan.format == Format::Pbm && !matches!(plan.engine.pool, Pool::Processes { .. });
         let (work, compute_time) = if streams {
-            let (iterations, skipped) = output::stream_pbm(params, &plan.engine, out, &on_rows)?;
+            let (iterations, skipped) = output::stream_pbm(params, &plan.engine, out, &on_pixels)?;
             (
                 Work {
                     iterations,
@@ -85,14 +87,14 @@ impl Job {
                 start.elapsed(),
             )
         } else if plan.format.uses_colormap() {
-            let (rgb, work) = style::paint(params, &plan.engine, &plan.style, &on_rows)?;
+            let (rgb, work) = style::paint(params, &plan.engine, &plan.style, &on_pixels)?;
             let compute_time = start.elapsed();
             let text = self.picture_text()?;
             let (w, h) = (params.viewport.width(), params.rows.len() as u32);
             output::write_picture(&rgb, w, h, plan.format, Some(&text), out)?;
             (work, compute_time)
         } else {
-            let (grid, skipped) = render::render(params, &plan.engine, &|b| on_rows(b.rows()))?;
+            let (grid, skipped) = render::render(params, &plan.engine, &|b| on_pixels(b.pixels()))?;
             let compute_time = start.elapsed();
             output::write_counts(&grid, plan.format, params.max_iter, out)?;
             let iterations = grid.total_iterations();
@@ -119,9 +121,9 @@ impl Job {
     pub fn counts_with_summary(&self) -> Result<(Grid, Summary)> {
         let plan = self.plan()?;
         let start = Instant::now();
-        let tracker = Tracker::new(plan.params.rows.len() as u64, self.progress.as_ref());
+        let tracker = Tracker::new(plan.params.pixels(), self.progress.as_ref());
         let (grid, skipped) =
-            render::render(&plan.params, &plan.engine, &|b| tracker.rows(b.rows()))?;
+            render::render(&plan.params, &plan.engine, &|b| tracker.pixels(b.pixels()))?;
         let iterations = grid.total_iterations();
         let took = start.elapsed();
         let summary = Summary {
@@ -140,14 +142,15 @@ impl Job {
         Ok(self.counts_with_summary()?.0)
     }
 
-    /// A tracker whose total is the rows of every pass `plan` makes: one pass of pixel rows
-    /// for counts and the plain counts picture, one of sample rows otherwise.
+    /// A tracker whose total is the pixels of every pass `plan` makes: one pass of pixels
+    /// for counts and the plain counts picture, one of samples otherwise.
     fn tracker(&self, plan: &Plan) -> Tracker<'_> {
-        let rows = plan.params.rows.len() as u64;
+        let pixels = plan.params.pixels();
+        let k = u64::from(plan.style.supersample);
         let total = if plan.format.uses_colormap() && !plan.style.is_plain_counts() {
-            rows * u64::from(plan.style.supersample)
+            pixels * k * k
         } else {
-            rows
+            pixels
         };
         Tracker::new(total, self.progress.as_ref())
     }
@@ -249,10 +252,8 @@ mod tests {
             };
             job.run(std::io::sink()).unwrap();
             let (done, total) = *last.lock().unwrap();
-            assert_eq!(
-                (done, total),
-                (61 * supersample as u64, 61 * supersample as u64)
-            );
+            let samples = 97 * 61 * (supersample * supersample) as u64;
+            assert_eq!((done, total), (samples, samples));
         }
     }
 
@@ -265,5 +266,98 @@ mod tests {
         };
         assert!(bad.run(&mut out).is_err());
         assert!(out.is_empty());
+    }
+
+    /// Jobs that would run for hours: a single huge row or column, each colouring, and
+    /// supersampling (shortcuts off, so that no trap disc ends their orbits early).
+    fn endless_jobs() -> Vec<(&'static str, Job)> {
+        let inside = View::edges(Bounds {
+            xmin: -0.1,
+            xmax: 0.1,
+            ymin: -0.01,
+            ymax: 0.01,
+        });
+        let endless = |width, height, format, mode, supersample| Job {
+            view: inside.clone(),
+            width,
+            height,
+            max_iter: 1_000_000,
+            format,
+            style: Style {
+                mode,
+                supersample,
+                ..Style::default()
+            },
+            shortcuts: Shortcuts::Off,
+            ..Job::default()
+        };
+        vec![
+            (
+                "row",
+                endless(1 << 24, 1, Format::Npy, ColorMode::Counts, 1),
+            ),
+            (
+                "column",
+                endless(1, 1 << 24, Format::Npy, ColorMode::Counts, 1),
+            ),
+            (
+                "pbm row",
+                endless(1 << 24, 1, Format::Pbm, ColorMode::Counts, 1),
+            ),
+            (
+                "smooth row",
+                endless(1 << 22, 1, Format::Png, ColorMode::Smooth, 1),
+            ),
+            (
+                "histogram",
+                endless(2048, 2048, Format::Png, ColorMode::Histogram, 1),
+            ),
+            (
+                "supersampled",
+                endless(1, 1 << 20, Format::Png, ColorMode::Smooth, 3),
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_shape_of_job_stops_soon_after_its_deadline() {
+        for (what, job) in endless_jobs() {
+            for pool in [Pool::Sequential, Pool::all_cores()] {
+                let deadline = Instant::now() + Duration::from_millis(100);
+                let job = Job {
+                    deadline: Some(deadline),
+                    pool: pool.clone(),
+                    ..job.clone()
+                };
+                let err = job.run(std::io::sink()).unwrap_err();
+                let late = Instant::now().saturating_duration_since(deadline);
+                assert!(matches!(err, Error::DeadlineExceeded), "{what}: {err}");
+                assert!(
+                    late < Duration::from_millis(500),
+                    "{what} {pool:?}: {late:?} late"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_cancelled_job_stops_soon() {
+        for (what, job) in endless_jobs() {
+            let cancel = crate::Cancel::new();
+            let job = Job {
+                cancel: Some(cancel.clone()),
+                ..job
+            };
+            // Cancelled whenever the other thread has got to: before the kernels, or in them.
+            let (err, late) = std::thread::scope(|s| {
+                let running = s.spawn(|| job.run(std::io::sink()));
+                let cancelled = Instant::now();
+                cancel.cancel();
+                let err = running.join().unwrap().unwrap_err();
+                (err, cancelled.elapsed())
+            });
+            assert!(matches!(err, Error::Cancelled), "{what}: {err}");
+            assert!(late < Duration::from_millis(500), "{what}: {late:?} late");
+        }
     }
 }

@@ -1,18 +1,22 @@
 //! The seed's `multiprocessing.Pool`, with processes: worker processes of the same program
-//! take tasks (a few rows each) from the parent over pipes and send the counts back.
+//! take tasks (a few rows, or a stretch of a wide row) from the parent over pipes and send the
+//! counts back.
 //!
 //! Map, close, join, as the seed does: the parent hands out tasks dynamically (a worker gets
 //! the next one when it returns the last), then closes every worker's input and waits for it.
 //! A worker that dies is noticed when its pipe closes; its task goes back on the queue and a
-//! replacement is started, up to [`MAX_REPLACEMENTS`] times in one render.
+//! replacement is started, up to [`MAX_REPLACEMENTS`] times in one render. Past the render's
+//! deadline, or once it is cancelled, the parent kills the render's workers (it looks every
+//! [`STOP_POLL`]) and returns the error.
 //!
 //! Protocol (all integers and floats little-endian):
 //! - parent to worker, once: `b"MNDL"`, version u32, worker serial u32, width u32, height u32,
 //!   max_iter u32, xmin xmax ymin ymax f64, kernel u8 (index in [`Kernel::ALL`]), shortcuts
 //!   u8 (1 on, 0 off);
-//! - parent to worker, per task: first_row u32, rows u32; end of input means "close";
-//! - worker to parent, per task: first_row u32, rows u32, the iterations the kernel's
-//!   shortcuts skipped u64, then rows*width counts u32.
+//! - parent to worker, per task: first pixel u64 (counted row by row over the whole viewport),
+//!   pixels u32; end of input means "close";
+//! - worker to parent, per task: first pixel u64, pixels u32, the iterations the kernel's
+//!   shortcuts skipped u64, then the counts u32.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -20,24 +24,25 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
 
 use crate::error::{Error, Result};
 use mandel_kernel::{Bounds, Kernel, Shortcuts, Viewport};
 
 use crate::Grid;
-use crate::render::{Band, Params, rows_per_task};
+use crate::render::{Band, Engine, Params, RowOrder, Tasks};
+use crate::tuning::STOP_POLL;
 
 const MAGIC: &[u8; 4] = b"MNDL";
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 
 /// Replacement workers started in one render before it gives up: a worker that dies once is
 /// bad luck; one that keeps dying is a bug or a hostile machine.
 pub(crate) const MAX_REPLACEMENTS: u32 = 3;
 
 /// The environment variable that makes workers fail on purpose, for tests:
-/// `abort-first-worker-after:K` (the first worker aborts after sending K rows; its
+/// `abort-first-worker-after:K` (the first worker aborts after answering K tasks; its
 /// replacements behave) or `abort-every-worker-after:K`.
 pub(crate) const FAULT_ENV: &str = "MANDEL_FAULT";
 
@@ -55,10 +60,15 @@ pub struct WorkerCommand {
 /// parent it was started for still lives (see `mandel worker`).
 const PARENT_ENV: &str = "MANDEL_WORKER_PARENT";
 
-/// Children alive now, so that an interrupt handler can kill and reap them; once `closed`, no
-/// worker is started any more (a pool must not replace the workers the handler killed).
+/// Children not yet reaped, each with the render it works for, so that an interrupt handler
+/// or a render's stop can kill them; once `closed`, no worker is started any more (a pool must
+/// not replace the workers the handler killed).
+///
+/// A pid is signalled only under this lock and only while listed, and whoever reaps a child
+/// takes it off the list first (under the lock): so no pid is ever signalled after it was
+/// reaped, when it may already belong to another process.
 struct Live {
-    pids: Vec<u32>,
+    pids: Vec<(u32, u64)>,
     closed: bool,
 }
 
@@ -67,22 +77,42 @@ static LIVE: Mutex<Live> = Mutex::new(Live {
     closed: false,
 });
 
+fn live() -> std::sync::MutexGuard<'static, Live> {
+    // The list stays consistent whatever panicked while holding it (one push or retain).
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Kills and reaps every worker process still alive, and stops pools from starting more (for
 /// a SIGINT handler, before the process exits).
 pub fn kill_all_workers() {
-    let pids = match LIVE.lock() {
-        Ok(mut live) => {
-            live.closed = true;
-            std::mem::take(&mut live.pids)
-        }
-        Err(_) => return,
+    let pids = {
+        let mut live = live();
+        live.closed = true;
+        std::mem::take(&mut live.pids)
     };
-    for pid in pids {
+    // Off the list, these are this function's to reap: their pool threads will not wait for
+    // them (see `Worker::unlist`).
+    for (pid, _) in pids {
         #[cfg(unix)]
         // SAFETY: plain system calls on a pid this process spawned and has not reaped.
         unsafe {
             libc::kill(pid as libc::pid_t, libc::SIGKILL);
             libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
+        }
+        #[cfg(not(unix))]
+        let _ = pid;
+    }
+}
+
+/// Kills the workers of render `render` (its stop); their pool threads see their pipes break
+/// and reap them.
+fn kill_render_workers(render: u64) {
+    let live = live();
+    for &(pid, _) in live.pids.iter().filter(|(_, r)| *r == render) {
+        #[cfg(unix)]
+        // SAFETY: a plain system call on a listed pid: a child not yet reaped.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGKILL);
         }
         #[cfg(not(unix))]
         let _ = pid;
@@ -99,15 +129,14 @@ impl Worker {
     fn spawn(
         cmd: &WorkerCommand,
         serial: u32,
+        render: u64,
         params: &Params,
         kernel: Kernel,
         shortcuts: Shortcuts,
     ) -> Result<Self> {
         // Spawning under the lock: the interrupt handler either sees this child or stops it
         // from being started.
-        let mut live = LIVE
-            .lock()
-            .map_err(|_| Error::Worker("worker registry poisoned".into()))?;
+        let mut live = live();
         if live.closed {
             return Err(Error::Worker("interrupted".into()));
         }
@@ -119,7 +148,7 @@ impl Worker {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| Error::Worker(format!("cannot start {}: {e}", cmd.program.display())))?;
-        live.pids.push(child.id());
+        live.pids.push((child.id(), render));
         drop(live);
         let input = BufWriter::new(child.stdin.take().expect("piped"));
         let output = BufReader::new(child.stdout.take().expect("piped"));
@@ -158,32 +187,25 @@ impl Worker {
         w.flush()
     }
 
-    /// Sends one task and reads its rows into `counts`; returns the iterations the worker's
-    /// shortcuts skipped. An I/O error means the worker died.
-    fn run(
-        &mut self,
-        first_row: u32,
-        rows: u32,
-        width: u32,
-        counts: &mut Vec<u32>,
-    ) -> io::Result<u64> {
-        self.input.write_all(&first_row.to_le_bytes())?;
-        self.input.write_all(&rows.to_le_bytes())?;
+    /// Sends one task, the `len` pixels from the viewport's pixel `first` on, and reads their
+    /// counts into `counts`; returns the iterations the worker's shortcuts skipped. An I/O
+    /// error means the worker died.
+    fn run(&mut self, first: u64, len: u32, counts: &mut Vec<u32>) -> io::Result<u64> {
+        self.input.write_all(&first.to_le_bytes())?;
+        self.input.write_all(&len.to_le_bytes())?;
         self.input.flush()?;
-        let got_first = read_u32(&mut self.output)?;
-        let got_rows = read_u32(&mut self.output)?;
-        if (got_first, got_rows) != (first_row, rows) {
+        let got_first = read_u64(&mut self.output)?;
+        let got_len = read_u32(&mut self.output)?;
+        if (got_first, got_len) != (first, len) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!(
-                    "sent rows {got_first}+{got_rows} when asked for {first_row}+{rows} (protocol error)"
+                    "sent pixels {got_first}+{got_len} when asked for {first}+{len} (protocol error)"
                 ),
             ));
         }
-        let mut skipped = [0u8; 8];
-        self.output.read_exact(&mut skipped)?;
-        let n = rows as usize * width as usize;
-        let mut bytes = vec![0u8; n * 4];
+        let skipped = read_u64(&mut self.output)?;
+        let mut bytes = vec![0u8; len as usize * 4];
         self.output.read_exact(&mut bytes)?;
         counts.clear();
         counts.extend(
@@ -191,36 +213,48 @@ impl Worker {
                 .chunks_exact(4)
                 .map(|b| u32::from_le_bytes(b.try_into().unwrap())),
         );
-        Ok(u64::from_le_bytes(skipped))
+        Ok(skipped)
     }
 
     /// Closes the worker's input (its signal to exit) and waits for it: no zombies.
-    fn close(self) -> io::Result<std::process::ExitStatus> {
+    fn close(self) -> io::Result<()> {
         let Worker {
             mut child, input, ..
         } = self;
         drop(input);
-        let status = child.wait();
-        forget_pid(child.id());
-        status
+        if unlist(&mut child, false) {
+            child.wait()?;
+        }
+        Ok(())
     }
 
     /// Reaps a worker whose pipe broke, killing it first in case only the pipe died.
-    fn reap(mut self) -> String {
-        let _ = self.child.kill();
-        let status = self.child.wait();
-        forget_pid(self.child.id());
-        match status {
+    fn reap(self) -> String {
+        let Worker { mut child, .. } = self;
+        if !unlist(&mut child, true) {
+            return "was killed by the interrupt handler".into();
+        }
+        match child.wait() {
             Ok(s) => describe_exit(s),
             Err(e) => format!("could not be waited for: {e}"),
         }
     }
 }
 
-fn forget_pid(pid: u32) {
-    if let Ok(mut live) = LIVE.lock() {
-        live.pids.retain(|&p| p != pid);
+/// Takes `child` off the list of children to signal, before it is reaped; with `kill`, kills
+/// it first (under the lock, while its pid is surely still its own). False if the interrupt
+/// handler has already taken it, to kill and reap itself.
+fn unlist(child: &mut Child, kill: bool) -> bool {
+    let pid = child.id();
+    let mut live = live();
+    let Some(at) = live.pids.iter().position(|&(p, _)| p == pid) else {
+        return false;
+    };
+    live.pids.swap_remove(at);
+    if kill {
+        let _ = child.kill();
     }
+    true
 }
 
 fn describe_exit(status: std::process::ExitStatus) -> String {
@@ -240,6 +274,12 @@ fn read_u32(r: &mut impl Read) -> io::Result<u32> {
     Ok(u32::from_le_bytes(b))
 }
 
+fn read_u64(r: &mut impl Read) -> io::Result<u64> {
+    let mut b = [0u8; 8];
+    r.read_exact(&mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
 fn read_f64(r: &mut impl Read) -> io::Result<f64> {
     let mut b = [0u8; 8];
     r.read_exact(&mut b)?;
@@ -247,30 +287,31 @@ fn read_f64(r: &mut impl Read) -> io::Result<f64> {
 }
 
 /// Renders `params` on `jobs` worker processes started by `cmd` into `grid` (which holds
-/// `params.rows`), and returns the iterations the kernels' shortcuts skipped. The grid is
-/// identical to the sequential one; `on_band` is called with each band of rows as it arrives.
+/// `params.rows`), with the engine's kernel and shortcuts, and returns the iterations the
+/// kernels' shortcuts skipped. The grid is identical to the sequential one; `on_band` is
+/// called with each band as it arrives. Past the engine's deadline or once it is cancelled,
+/// the workers are killed and the engine's stop error returned.
 pub(crate) fn render_into(
     params: &Params,
-    kernel: Kernel,
-    shortcuts: Shortcuts,
+    engine: &Engine,
     jobs: NonZeroUsize,
     cmd: &WorkerCommand,
     grid: &mut Grid,
     on_band: &(dyn Fn(Band) + Sync),
 ) -> Result<u64> {
-    let vp = params.viewport;
-    let (first, last) = (params.rows.start, params.rows.end);
-    let per_task = rows_per_task(vp.width()) as u32;
-    let queue: Mutex<VecDeque<(u32, u32)>> = Mutex::new(
-        (first..last)
-            .step_by(per_task as usize)
-            .map(|r| (r, per_task.min(last - r)))
+    static RENDERS: AtomicU64 = AtomicU64::new(0);
+    let render = RENDERS.fetch_add(1, Ordering::Relaxed);
+    let (kernel, shortcuts) = (engine.kernel, engine.shortcuts);
+    let tasks = Tasks::new(params);
+    let queue: Mutex<VecDeque<(u64, u64)>> = Mutex::new(
+        (0..tasks.len())
+            .map(|t| tasks.span(t, RowOrder::BottomFirst))
             .collect(),
     );
     let serials = AtomicU32::new(0);
     let replacements = AtomicU32::new(0);
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<Result<(u32, Vec<u32>, u64)>>();
+    let (tx, rx) = mpsc::channel::<Result<(u64, Vec<u32>, u64)>>();
 
     let mut failure = None;
     let mut total_skipped = 0;
@@ -279,7 +320,10 @@ pub(crate) fn render_into(
             let tx = tx.clone();
             let (queue, serials, replacements, stop) = (&queue, &serials, &replacements, &stop);
             s.spawn(move || {
-                let spawn = || Worker::spawn(cmd, serials.fetch_add(1, Ordering::Relaxed), params, kernel, shortcuts);
+                let spawn = || {
+                    let serial = serials.fetch_add(1, Ordering::Relaxed);
+                    Worker::spawn(cmd, serial, render, params, kernel, shortcuts)
+                };
                 let mut worker = match spawn() {
                     Ok(w) => w,
                     Err(e) => return drop(tx.send(Err(e))),
@@ -289,15 +333,20 @@ pub(crate) fn render_into(
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let Some((first_row, rows)) = queue.lock().unwrap().pop_front() else {
+                    let Some((first, len)) = queue.lock().unwrap().pop_front() else {
                         break;
                     };
-                    match worker.run(first_row, rows, vp.width(), &mut counts) {
+                    match worker.run(tasks.in_viewport(first), len as u32, &mut counts) {
                         Ok(skipped) => {
                             let counts = std::mem::take(&mut counts);
-                            if tx.send(Ok((first_row, counts, skipped))).is_err() {
+                            if tx.send(Ok((first, counts, skipped))).is_err() {
                                 break;
                             }
+                        }
+                        // Killed by the render's stop: nothing to replace.
+                        Err(_) if stop.load(Ordering::Relaxed) => {
+                            worker.reap();
+                            return;
                         }
                         Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                             let pid = worker.child.id();
@@ -307,7 +356,7 @@ pub(crate) fn render_into(
                         }
                         Err(_) => {
                             // The worker died: its task goes back, a replacement takes over.
-                            queue.lock().unwrap().push_front((first_row, rows));
+                            queue.lock().unwrap().push_front((first, len));
                             let pid = worker.child.id();
                             let how = worker.reap();
                             if replacements.fetch_add(1, Ordering::SeqCst) >= MAX_REPLACEMENTS {
@@ -330,32 +379,42 @@ pub(crate) fn render_into(
         }
         drop(tx);
 
-        let width = vp.width() as usize;
-        let mut rows_done = 0;
-        for msg in rx.iter() {
+        let mut pixels_done = 0;
+        let mut stopping = false;
+        loop {
+            let msg = match rx.recv_timeout(STOP_POLL) {
+                Ok(msg) => Some(msg),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            if !stopping && engine.stop().poll() {
+                stopping = true;
+                stop.store(true, Ordering::Relaxed);
+                kill_render_workers(render);
+                failure.get_or_insert(engine.stopped());
+            }
             match msg {
-                Ok((first_row, counts, skipped)) => {
-                    let start = (first_row - first) as usize * width;
+                Some(Ok((first, counts, skipped))) => {
+                    let start = first as usize;
                     grid.counts_mut()[start..start + counts.len()].copy_from_slice(&counts);
                     total_skipped += skipped;
-                    let band = Band {
-                        first_row,
-                        counts: &counts,
-                        width: vp.width(),
-                    };
-                    rows_done += band.rows();
-                    on_band(band);
+                    pixels_done += counts.len() as u64;
+                    on_band(Band {
+                        first,
+                        values: &counts,
+                    });
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     stop.store(true, Ordering::Relaxed);
                     failure.get_or_insert(e);
                 }
+                None => {}
             }
         }
-        if failure.is_none() && rows_done != last - first {
+        if failure.is_none() && pixels_done != params.pixels() {
             failure = Some(Error::Worker(format!(
-                "workers returned {rows_done} of {} rows",
-                last - first
+                "workers returned {pixels_done} of {} pixels",
+                params.pixels()
             )));
         }
     });
@@ -389,7 +448,7 @@ impl Fault {
         }
     }
 
-    fn rows_before_abort(self, serial: u32) -> Option<u32> {
+    fn tasks_before_abort(self, serial: u32) -> Option<u32> {
         match self {
             Fault::AbortFirstWorkerAfter(k) if serial == 0 => Some(k),
             Fault::AbortEveryWorkerAfter(k) => Some(k),
@@ -474,38 +533,39 @@ fn serve_worker(input: impl Read, output: impl Write, fault: Option<Fault>) -> R
     if !kernel.is_available() {
         return Err(protocol(&format!("kernel {kernel} is not available here")));
     }
-    let abort_after = fault.and_then(|f| f.rows_before_abort(serial));
+    let abort_after = fault.and_then(|f| f.tasks_before_abort(serial));
 
     let mut sent = 0u32;
     let mut counts = Vec::new();
     let mut bytes = Vec::new();
     loop {
-        let first_row = match read_u32(&mut input) {
+        let first = match read_u64(&mut input) {
             Ok(r) => r,
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()), // closed
             Err(e) => return Err(Error::Worker(format!("reading a task: {e}"))),
         };
-        let rows = read_u32(&mut input).map_err(|_| protocol("short task"))?;
-        if rows == 0 || u64::from(first_row) + u64::from(rows) > u64::from(h) {
-            return Err(protocol(&format!("rows {first_row}+{rows} of {h}")));
+        let len = read_u32(&mut input).map_err(|_| protocol("short task"))?;
+        let vp = &params.viewport;
+        if len == 0 || first.saturating_add(u64::from(len)) > vp.pixels() {
+            return Err(protocol(&format!(
+                "pixels {first}+{len} of {}",
+                vp.pixels()
+            )));
         }
         counts.clear();
-        counts.resize(rows as usize * w as usize, 0);
-        let skipped = kernel.render_rows(
-            &params.viewport,
-            first_row,
-            max_iter,
-            shortcuts,
-            &mut counts,
-        );
+        counts.resize(len as usize, 0);
+        let never = mandel_kernel::Stop::never();
+        let skipped = kernel
+            .render_span(vp, first, max_iter, shortcuts, never, &mut counts)
+            .expect("a render that is never stopped finishes");
         bytes.clear();
-        bytes.extend_from_slice(&first_row.to_le_bytes());
-        bytes.extend_from_slice(&rows.to_le_bytes());
+        bytes.extend_from_slice(&first.to_le_bytes());
+        bytes.extend_from_slice(&len.to_le_bytes());
         bytes.extend_from_slice(&skipped.to_le_bytes());
         bytes.extend(counts.iter().flat_map(|c| c.to_le_bytes()));
         output.write_all(&bytes).map_err(Error::Write)?;
         output.flush().map_err(Error::Write)?;
-        sent += rows;
+        sent += 1;
         if abort_after.is_some_and(|k| sent >= k) {
             std::process::abort();
         }
@@ -544,9 +604,10 @@ mod tests {
             request.extend_from_slice(&v.to_le_bytes());
         }
         request.extend([0, 1]); // scalar, shortcuts on
-        for (first, rows) in [(3u32, 2u32), (0, 1)] {
+        // Rows 3 and 4, then the first row's last four pixels.
+        for (first, len) in [(27u64, 18u32), (5, 4)] {
             request.extend_from_slice(&first.to_le_bytes());
-            request.extend_from_slice(&rows.to_le_bytes());
+            request.extend_from_slice(&len.to_le_bytes());
         }
         let mut reply = Vec::new();
         serve_worker(&request[..], &mut reply, None).unwrap();
@@ -556,11 +617,12 @@ mod tests {
             .collect();
         let engine = crate::render::Engine::new(crate::Pool::Sequential, Kernel::Scalar);
         let (grid, _) = crate::render::render(&params, &engine, &|_| {}).unwrap();
-        // Each answer: first row, rows, the skipped iterations as two words (0: scalar), counts.
-        assert_eq!(words[..4], [3, 2, 0, 0]);
-        assert_eq!(words[4..22], grid.counts()[27..45]);
-        assert_eq!(words[22..26], [0, 1, 0, 0]);
-        assert_eq!(words[26..], grid.counts()[..9]);
+        // Each answer: the first pixel as two words, the pixels, the skipped iterations as two
+        // words (0: scalar), the counts.
+        assert_eq!(words[..5], [27, 0, 18, 0, 0]);
+        assert_eq!(words[5..23], grid.counts()[27..45]);
+        assert_eq!(words[23..28], [5, 0, 4, 0, 0]);
+        assert_eq!(words[28..], grid.counts()[5..9]);
     }
 
     #[test]

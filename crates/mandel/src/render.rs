@@ -2,17 +2,16 @@
 //! slices the grid into rows and hands them out.
 
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-use std::ops::Range;
-use std::sync::atomic::AtomicU64;
+use mandel_kernel::{Kernel, Shortcuts, Stop, Stopped, Viewport};
 
-use mandel_kernel::{Kernel, Shortcuts, Viewport};
-
+use crate::cancel::Cancel;
 use crate::error::{Error, Field, Result};
 use crate::grid::Grid;
 use crate::process_pool::{self, WorkerCommand};
@@ -120,9 +119,12 @@ pub(crate) struct Engine {
     pub pool: Pool,
     pub kernel: Kernel,
     pub shortcuts: Shortcuts,
-    /// A render still running at this instant stops with [`Error::DeadlineExceeded`]. It is
-    /// checked between tasks, so a render overruns it by at most one task per thread.
+    /// A render still running at this instant stops with [`Error::DeadlineExceeded`].
     pub deadline: Option<Instant>,
+    /// Raised, it stops the render with [`Error::Cancelled`]; a passed deadline raises it too.
+    /// The kernels poll both every [`mandel_kernel::POLL_STEPS`] iterations or so, and the
+    /// process pool's parent every `STOP_POLL`, so a render stops within a millisecond or two.
+    pub cancel: Cancel,
 }
 
 impl Engine {
@@ -133,6 +135,7 @@ impl Engine {
             kernel,
             shortcuts: Shortcuts::On,
             deadline: None,
+            cancel: Cancel::new(),
         }
     }
 
@@ -149,17 +152,27 @@ impl Engine {
         }
     }
 
-    /// This engine for passes that run in this process (see [`Pool::in_process`]).
-    pub fn in_process(&self, params: &Params) -> Engine {
-        Engine {
-            pool: self.pool.in_process(params),
-            ..self.clone()
+    /// What the kernels poll.
+    pub fn stop(&self) -> Stop<'_> {
+        Stop::new(self.cancel.flag(), self.deadline)
+    }
+
+    /// Fails if the render should stop now (between passes, and before each task).
+    pub fn check_stop(&self) -> Result<()> {
+        if self.stop().poll() {
+            Err(self.stopped())
+        } else {
+            Ok(())
         }
     }
 
-    /// Whether the deadline, if any, has passed.
-    pub fn past_deadline(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() >= d)
+    /// The error of a render that was stopped: the deadline's, if it has passed.
+    pub fn stopped(&self) -> Error {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            Error::DeadlineExceeded
+        } else {
+            Error::Cancelled
+        }
     }
 }
 
@@ -170,9 +183,78 @@ impl Default for Engine {
     }
 }
 
-/// Rows per task for a grid `width` pixels wide.
+/// Rows per task for a grid `width` pixels wide (1 for rows of [`PIXELS_PER_TASK`] or more,
+/// which are cut into several tasks).
 pub(crate) fn rows_per_task(width: u32) -> usize {
     PIXELS_PER_TASK.div_ceil(width as usize).max(1)
+}
+
+/// How the pixels of a render are cut into tasks: about [`PIXELS_PER_TASK`] each, as several
+/// whole rows of a narrow grid, or as stretches of one row of a wide one, so that neither a
+/// single huge row nor a single huge column makes one task that a pool cannot share out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tasks {
+    width: u64,
+    first_row: u64,
+    height: u64,
+    /// Whole rows per task, for a narrow grid (1 for a wide one).
+    rows: u64,
+    /// Tasks per row, for a wide grid (1 for a narrow one).
+    per_row: u64,
+}
+
+impl Tasks {
+    pub fn new(params: &Params) -> Self {
+        let width = u64::from(params.viewport.width());
+        let per_row = width.div_ceil(PIXELS_PER_TASK as u64).max(1);
+        Tasks {
+            width,
+            first_row: u64::from(params.rows.start),
+            height: params.rows.len() as u64,
+            rows: rows_per_task(params.viewport.width()) as u64,
+            per_row,
+        }
+    }
+
+    /// How many tasks there are.
+    pub fn len(&self) -> usize {
+        if self.per_row > 1 {
+            (self.height * self.per_row) as usize
+        } else {
+            self.height.div_ceil(self.rows) as usize
+        }
+    }
+
+    /// Task `t`'s pixels, counted in the grid of `params.rows` (0 is the first row wanted):
+    /// the first and how many. Tasks are numbered from the end of the grid that `order`
+    /// names; within a task, pixels are in grid order.
+    pub fn span(&self, t: usize, order: RowOrder) -> (u64, u64) {
+        let t = t as u64;
+        if self.per_row > 1 {
+            let (r, c) = (t / self.per_row, t % self.per_row);
+            let row = match order {
+                RowOrder::BottomFirst => r,
+                RowOrder::TopFirst => self.height - 1 - r,
+            };
+            let col = c * PIXELS_PER_TASK as u64;
+            let len = (PIXELS_PER_TASK as u64).min(self.width - col);
+            (row * self.width + col, len)
+        } else {
+            let (start, end) = match order {
+                RowOrder::BottomFirst => (t * self.rows, ((t + 1) * self.rows).min(self.height)),
+                RowOrder::TopFirst => (
+                    self.height.saturating_sub((t + 1) * self.rows),
+                    self.height - t * self.rows,
+                ),
+            };
+            (start * self.width, (end - start) * self.width)
+        }
+    }
+
+    /// The viewport's index of the grid's pixel `i`.
+    pub fn in_viewport(&self, i: u64) -> u64 {
+        self.first_row * self.width + i
+    }
 }
 
 /// A pool of `jobs` threads, started on first use and kept for the process's lifetime, so
@@ -198,28 +280,85 @@ pub fn available_cores() -> NonZeroUsize {
     std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
 
-/// Finished rows, handed to a [`render`] caller as soon as they are computed (for a progress
+/// Finished pixels, handed to a [`render`] caller as soon as they are computed (for a progress
 /// bar, or a writer that streams rows).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Band<'a> {
-    /// The grid row of `counts[0]` (row 0 samples `ymin`). (Read by sinks that place bands.)
+pub(crate) struct Band<'a, T = u32> {
+    /// The grid's index of `values[0]` (0 is the first pixel of the first row wanted). (Read
+    /// by sinks that place bands.)
     #[cfg_attr(not(test), allow(dead_code))]
-    pub first_row: u32,
-    /// Whole rows of counts, row `first_row` first.
-    pub counts: &'a [u32],
-    pub width: u32,
+    pub first: u64,
+    /// Pixels in grid order: whole rows, or a stretch of one row.
+    pub values: &'a [T],
 }
 
-impl Band<'_> {
-    pub fn rows(&self) -> u32 {
-        (self.counts.len() / self.width as usize) as u32
+impl<T> Band<'_, T> {
+    pub fn pixels(&self) -> u64 {
+        self.values.len() as u64
     }
+}
+
+/// Computes the values of a span of pixels: see [`fill_spans`].
+pub(crate) type FillFn<'a, T> =
+    dyn Fn(u64, &mut [T]) -> std::result::Result<u64, Stopped> + Sync + 'a;
+
+/// Fills `out`, the pixels of `params.rows` in grid order, task by task ([`Tasks`]) on the
+/// engine's in-process pool: `fill(first, values)` computes the values of the pixels from the
+/// viewport's pixel `first` on, and returns a figure that is summed over all tasks. `on_band`
+/// hears of each task finished, from whichever thread finished it, in no particular order.
+/// The first task to be stopped stops the rest.
+pub(crate) fn fill_spans<T: Send>(
+    params: &Params,
+    engine: &Engine,
+    out: &mut [T],
+    fill: &FillFn<'_, T>,
+    on_band: &(dyn Fn(Band<T>) + Sync),
+) -> Result<u64> {
+    let tasks = Tasks::new(params);
+    assert_eq!(
+        out.len() as u64,
+        params.pixels(),
+        "one value per pixel wanted"
+    );
+    // Split once into the tasks' slices: tasks of a wide grid are not all the same length.
+    let mut spans = Vec::with_capacity(tasks.len());
+    let mut rest = out;
+    for t in 0..tasks.len() {
+        let (first, len) = tasks.span(t, RowOrder::BottomFirst);
+        let (span, tail) = std::mem::take(&mut rest).split_at_mut(len as usize);
+        spans.push((first, span));
+        rest = tail;
+    }
+    let sum = AtomicU64::new(0);
+    let task = |(first, values): (u64, &mut [T])| {
+        // Once stopped, the remaining tasks are passed over; the kernel that saw the stop
+        // raised the flag every later poll reads.
+        if engine.stop().poll() {
+            return;
+        }
+        if let Ok(n) = fill(tasks.in_viewport(first), values) {
+            sum.fetch_add(n, Ordering::Relaxed);
+            on_band(Band { first, values });
+        }
+    };
+    match engine.pool.in_process(params) {
+        Pool::Threads { jobs } => {
+            // Work stealing hands tasks out dynamically, so the costly rows through the set
+            // do not leave a thread idle at the end.
+            thread_pool(jobs)?.install(|| spans.into_par_iter().with_max_len(1).for_each(task));
+        }
+        _ => spans.into_iter().for_each(task),
+    }
+    if engine.cancel.is_cancelled() {
+        return Err(engine.stopped());
+    }
+    Ok(sum.into_inner())
 }
 
 /// Renders the rows of `params` and returns their count grid, rows in the seed's order, with
 /// the iterations the kernels' shortcuts skipped.
 ///
-/// `on_band` receives each band of rows as soon as it is finished, from whichever thread
+/// `on_band` receives each band of pixels as soon as it is finished, from whichever thread
 /// finished it, in no particular order. The grid is identical for every engine.
 pub(crate) fn render(
     params: &Params,
@@ -245,73 +384,37 @@ pub(crate) fn render_into(
         "grid size must match the rows wanted"
     );
     engine.check_kernel()?;
+    engine.check_stop()?;
     if let Pool::Processes { jobs, worker } = &engine.pool {
-        let (kernel, shortcuts) = (engine.kernel, engine.shortcuts);
-        return process_pool::render_into(params, kernel, shortcuts, *jobs, worker, grid, on_band);
+        return process_pool::render_into(params, engine, *jobs, worker, grid, on_band);
     }
-    let rows = rows_per_task(vp.width());
-    let chunk = rows * vp.width() as usize;
-    let late = AtomicBool::new(false);
-    let skipped = AtomicU64::new(0);
-    let task = |(i, out): (usize, &mut [u32])| {
-        // Once late, the remaining tasks are skipped rather than cancelled mid-row: a kernel
-        // has no way to stop, and no thread is ever left waiting on another.
-        if late.load(Ordering::Relaxed) || engine.past_deadline() {
-            late.store(true, Ordering::Relaxed);
-            return;
-        }
-        let first_row = params.rows.start + (i * rows) as u32;
-        let n = engine
-            .kernel
-            .render_rows(vp, first_row, params.max_iter, engine.shortcuts, out);
-        skipped.fetch_add(n, Ordering::Relaxed);
-        on_band(Band {
-            first_row,
-            counts: out,
-            width: vp.width(),
-        });
-    };
-    match engine.pool.in_process(params) {
-        Pool::Threads { jobs } => {
-            let threads = thread_pool(jobs)?;
-            // Work stealing hands tasks out dynamically, so the costly rows through the set
-            // do not leave a thread idle at the end.
-            threads.install(|| {
-                grid.counts_mut()
-                    .par_chunks_mut(chunk)
-                    .enumerate()
-                    .with_max_len(1)
-                    .for_each(task)
-            });
-        }
-        _ => grid
-            .counts_mut()
-            .chunks_mut(chunk)
-            .enumerate()
-            .for_each(task),
-    }
-    if late.into_inner() {
-        return Err(Error::DeadlineExceeded);
-    }
-    Ok(skipped.into_inner())
+    let (kernel, shortcuts, max_iter, stop) = (
+        engine.kernel,
+        engine.shortcuts,
+        params.max_iter,
+        engine.stop(),
+    );
+    let fill =
+        |first: u64, out: &mut [u32]| kernel.render_span(vp, first, max_iter, shortcuts, stop, out);
+    fill_spans(params, engine, grid.counts_mut(), &fill, on_band)
 }
 
 /// Which end of the grid [`render_in_order`] delivers first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RowOrder {
-    /// Row 0 (ymin) first: the seed's order, and npy's. (No format streams in it yet.)
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Row 0 (ymin) first: the seed's order, and npy's.
     BottomFirst,
     /// The last row (ymax) first: the order of a picture's lines.
     TopFirst,
 }
 
-/// Renders `params` and hands every band of rows to `sink` in `order`, one at a time, without
-/// ever holding the whole grid: memory stays at a few bands per thread, so a grid larger than
-/// memory can be streamed to a file. The rows inside a band are in grid order (ascending) as
-/// in [`render`]; bands are delivered from the end `order` names. Returns the total iterations
-/// (the sum of all counts) and those the kernels' shortcuts skipped. A sink error stops the
-/// render and is returned. The pool runs in this process ([`Pool::in_process`]).
+/// Renders `params` and hands every band of pixels to `sink` in `order`, one at a time,
+/// without ever holding the whole grid: memory stays at a few bands per thread, so a grid
+/// larger than memory can be streamed to a file. A band is whole rows (in grid order,
+/// ascending, within the band) or a stretch of one row ([`Tasks`]); bands are delivered from
+/// the end `order` names, and the stretches of a row from its first column. Returns the total
+/// iterations (the sum of all counts) and those the kernels' shortcuts skipped. A sink error
+/// stops the render and is returned. The pool runs in this process ([`Pool::in_process`]).
 pub(crate) fn render_in_order(
     params: &Params,
     engine: &Engine,
@@ -320,39 +423,30 @@ pub(crate) fn render_in_order(
 ) -> Result<(u64, u64)> {
     let vp = &params.viewport;
     engine.check_kernel()?;
-    let width = vp.width() as usize;
-    let (first, height) = (params.rows.start as usize, params.rows.len());
-    let rows = rows_per_task(vp.width());
-    let tasks = height.div_ceil(rows);
-    // Task t covers grid rows [start, end): counted from the first row wanted or from the top.
-    let span = |t: usize| match order {
-        RowOrder::BottomFirst => (first + t * rows, first + ((t + 1) * rows).min(height)),
-        RowOrder::TopFirst => (
-            first + height.saturating_sub((t + 1) * rows),
-            first + height - t * rows,
-        ),
-    };
+    let tasks = Tasks::new(params);
     let skipped = AtomicU64::new(0);
     let compute = |t: usize, buf: &mut Vec<u32>| -> Result<()> {
-        if engine.past_deadline() {
-            return Err(Error::DeadlineExceeded);
-        }
-        let (start, end) = span(t);
+        engine.check_stop()?;
+        let (first, len) = tasks.span(t, order);
         // The kernel writes every count: a reused buffer is not cleared first.
-        buf.resize((end - start) * width, 0);
+        buf.resize(len as usize, 0);
         let n = engine
             .kernel
-            .render_rows(vp, start as u32, params.max_iter, engine.shortcuts, buf);
+            .render_span(
+                vp,
+                tasks.in_viewport(first),
+                params.max_iter,
+                engine.shortcuts,
+                engine.stop(),
+                buf,
+            )
+            .map_err(|Stopped| engine.stopped())?;
         skipped.fetch_add(n, Ordering::Relaxed);
         Ok(())
     };
-    let deliver = |t: usize, counts: &[u32], sink: &mut (dyn FnMut(Band) -> Result<()> + Send)| {
-        let band = Band {
-            first_row: span(t).0 as u32,
-            counts,
-            width: vp.width(),
-        };
-        sink(band).map(|()| counts.iter().map(|&n| u64::from(n)).sum::<u64>())
+    let deliver = |t: usize, values: &[u32], sink: &mut (dyn FnMut(Band) -> Result<()> + Send)| {
+        let first = tasks.span(t, order).0;
+        sink(Band { first, values }).map(|()| values.iter().map(|&n| u64::from(n)).sum::<u64>())
     };
 
     let jobs = match engine.pool.in_process(params) {
@@ -362,7 +456,7 @@ pub(crate) fn render_in_order(
     if jobs == 1 {
         let mut buf = Vec::new();
         let mut total = 0;
-        for t in 0..tasks {
+        for t in 0..tasks.len() {
             compute(t, &mut buf)?;
             total += deliver(t, &buf, sink)?;
         }
@@ -394,7 +488,7 @@ pub(crate) fn render_in_order(
     let worker = || {
         loop {
             let t = next_task.fetch_add(1, Ordering::Relaxed);
-            if t >= tasks {
+            if t >= tasks.len() {
                 return;
             }
             let mut buf = {
@@ -467,30 +561,35 @@ mod tests {
     }
 
     #[test]
-    fn every_row_is_handed_out_once_with_its_counts() {
-        let params = Params::new(Viewport::seed(1000, 29).unwrap(), 50).unwrap();
-        for pool in [Pool::Sequential, jobs(3)] {
-            let bands = std::sync::Mutex::new(Vec::new());
-            let engine = Engine::new(pool.clone(), Kernel::Scalar);
-            let (grid, _) = render(&params, &engine, &|band| {
-                assert_eq!(band.width, 1000);
-                bands
-                    .lock()
-                    .unwrap()
-                    .push((band.first_row, band.counts.to_vec()));
-            })
-            .unwrap();
-            let mut bands = bands.into_inner().unwrap();
-            bands.sort_by_key(|b| b.0);
-            let mut next_row = 0;
-            for (first_row, counts) in bands {
-                assert_eq!(first_row, next_row, "rows handed out twice or skipped");
-                let start = first_row as usize * 1000;
-                assert_eq!(counts, grid.counts()[start..start + counts.len()]);
-                next_row += (counts.len() / 1000) as u32;
+    fn every_pixel_is_handed_out_once_with_its_counts() {
+        // Narrow rows grouped into tasks, and rows wide enough to be cut into stretches.
+        for (width, height) in [(1000, 29), (2 * PIXELS_PER_TASK as u32 + 5, 3)] {
+            let params = Params::new(Viewport::seed(width, height).unwrap(), 50).unwrap();
+            assert!(
+                Tasks::new(&params).len() > 3,
+                "the grid must span several tasks"
+            );
+            for pool in [Pool::Sequential, jobs(3)] {
+                let bands = std::sync::Mutex::new(Vec::new());
+                let engine = Engine::new(pool.clone(), Kernel::Scalar);
+                let (grid, _) = render(&params, &engine, &|band| {
+                    bands
+                        .lock()
+                        .unwrap()
+                        .push((band.first, band.values.to_vec()));
+                })
+                .unwrap();
+                let mut bands = bands.into_inner().unwrap();
+                bands.sort_by_key(|b| b.0);
+                let mut next = 0;
+                for (first, counts) in bands {
+                    assert_eq!(first, next, "pixels handed out twice or skipped");
+                    let start = first as usize;
+                    assert_eq!(counts, grid.counts()[start..start + counts.len()]);
+                    next += counts.len() as u64;
+                }
+                assert_eq!(next, params.pixels(), "{pool:?}");
             }
-            assert_eq!(next_row, 29);
-            assert!(rows_per_task(1000) < 29, "the grid must span several bands");
         }
     }
 
@@ -509,40 +608,43 @@ mod tests {
 
     #[test]
     fn in_order_bands_equal_the_grid_in_either_order() {
-        // Narrow rows make one task hold several rows; 61 rows do not divide evenly.
-        let params = Params::new(Viewport::seed(700, 61).unwrap(), 200).unwrap();
-        let grid = render(
-            &params,
-            &Engine::new(Pool::Sequential, Kernel::Scalar),
-            &|_| {},
-        )
-        .unwrap()
-        .0;
-        assert!(rows_per_task(700) > 1 && 61 % rows_per_task(700) != 0);
-        for pool in [Pool::Sequential, jobs(2), jobs(3)] {
-            for order in [RowOrder::BottomFirst, RowOrder::TopFirst] {
-                let mut bands: Vec<(u32, Vec<u32>)> = Vec::new();
-                let engine = Engine::new(pool.clone(), Kernel::best());
-                let (total, _) = render_in_order(&params, &engine, order, &mut |band| {
-                    bands.push((band.first_row, band.counts.to_vec()));
-                    Ok(())
-                })
-                .unwrap();
-                assert_eq!(total, grid.total_iterations());
-                let firsts: Vec<u32> = bands.iter().map(|b| b.0).collect();
-                let mut sorted = firsts.clone();
-                sorted.sort_unstable();
-                if order == RowOrder::TopFirst {
-                    sorted.reverse();
+        // Narrow rows make one task hold several rows (61 rows do not divide evenly); wide
+        // ones are cut into stretches (the last one shorter).
+        let wide = 2 * PIXELS_PER_TASK as u32 + 904;
+        for (width, height) in [(700, 61), (wide, 3)] {
+            let params = Params::new(Viewport::seed(width, height).unwrap(), 200).unwrap();
+            let sequential = Engine::new(Pool::Sequential, Kernel::Scalar);
+            let grid = render(&params, &sequential, &|_| {}).unwrap().0;
+            let w = u64::from(width);
+            for pool in [Pool::Sequential, jobs(2), jobs(3)] {
+                for order in [RowOrder::BottomFirst, RowOrder::TopFirst] {
+                    let mut bands: Vec<(u64, Vec<u32>)> = Vec::new();
+                    let engine = Engine::new(pool.clone(), Kernel::best());
+                    let (total, _) = render_in_order(&params, &engine, order, &mut |band| {
+                        bands.push((band.first, band.values.to_vec()));
+                        Ok(())
+                    })
+                    .unwrap();
+                    assert_eq!(total, grid.total_iterations());
+                    // Where each band starts in the order asked for: its row counted from
+                    // that end, then its column.
+                    let place = |first: u64| {
+                        let (row, col) = (first / w, first % w);
+                        match order {
+                            RowOrder::BottomFirst => (row, col),
+                            RowOrder::TopFirst => (u64::from(height) - 1 - row, col),
+                        }
+                    };
+                    let places: Vec<_> = bands.iter().map(|b| place(b.0)).collect();
+                    assert!(places.is_sorted(), "{pool:?} {order:?}: bands out of order");
+                    let mut again = vec![u32::MAX; grid.counts().len()];
+                    for (first, counts) in &bands {
+                        let at = *first as usize;
+                        assert!(again[at..at + counts.len()].iter().all(|&n| n == u32::MAX));
+                        again[at..at + counts.len()].copy_from_slice(counts);
+                    }
+                    assert_eq!(again, grid.counts(), "{pool:?} {order:?}");
                 }
-                assert_eq!(firsts, sorted, "{pool:?} {order:?}: bands out of order");
-                let mut again = vec![u32::MAX; grid.counts().len()];
-                for (first, counts) in &bands {
-                    let at = *first as usize * 700;
-                    assert!(again[at..at + counts.len()].iter().all(|&n| n == u32::MAX));
-                    again[at..at + counts.len()].copy_from_slice(counts);
-                }
-                assert_eq!(again, grid.counts(), "{pool:?} {order:?}");
             }
         }
     }
@@ -589,10 +691,11 @@ mod tests {
             assert!(matches!(err, Err(Error::DeadlineExceeded)), "{err:?}");
             assert_eq!(bands.load(Ordering::Relaxed), 0, "no task may start late");
 
+            // (A new engine: the passed deadline raised the old one's cancel flag for good.)
             let later = Instant::now() + std::time::Duration::from_secs(3600);
             let engine = Engine {
                 deadline: Some(later),
-                ..engine
+                ..Engine::new(pool.clone(), Kernel::Scalar)
             };
             let grid = render(&params, &engine, &count).unwrap().0;
             assert_eq!(

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rayon::prelude::*;
-
 use mandel_kernel::{Bounds, Viewport};
 
 use crate::color::{Colormap, LinearScale};
@@ -60,8 +58,7 @@ impl FromStr for ColorMode {
     }
 }
 
-/// Escape radius of the smooth mode: large, so that the fractional part is smooth.
-pub const SMOOTH_RADIUS: f64 = 256.0;
+pub use mandel_kernel::SMOOTH_RADIUS;
 
 /// Everything about a picture beyond the grid itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -152,16 +149,16 @@ pub(crate) struct Work {
 }
 
 /// The picture of the rows of `params` in `style`: RGB bytes, top row (ymax) first, and the
-/// work done. `on_rows` hears of every band of sample rows finished (`supersample` sample rows
-/// per pixel row, except for the plain counts picture, which takes one pass of pixel rows).
+/// work done. `on_pixels` hears of every band of samples finished (`supersample` squared per
+/// pixel, except for the plain counts picture, which takes one pass of pixels).
 pub(crate) fn paint(
     params: &Params,
     engine: &Engine,
     style: &Style,
-    on_rows: &(dyn Fn(u32) + Sync),
+    on_pixels: &(dyn Fn(u64) + Sync),
 ) -> Result<(Vec<u8>, Work)> {
     style.validate()?;
-    let on_band = |band: Band| on_rows(band.rows());
+    let on_band = |band: Band| on_pixels(band.pixels());
     if style.is_plain_counts() {
         let (grid, skipped) = crate::render::render(params, engine, &on_band)?;
         let work = Work {
@@ -172,7 +169,8 @@ pub(crate) fn paint(
     }
     let k = style.supersample;
     let samples = sample_params(params, k)?;
-    let (values, work) = sample_values(&samples, engine, style, on_rows)?;
+    let (values, work) = sample_values(&samples, engine, style, on_pixels)?;
+    engine.check_stop()?;
     let colors = colorize(&values, params.max_iter, style)?;
     let rgb = downsample(
         &colors,
@@ -225,53 +223,27 @@ fn sample_values(
     params: &Params,
     engine: &Engine,
     style: &Style,
-    on_rows: &(dyn Fn(u32) + Sync),
+    on_pixels: &(dyn Fn(u64) + Sync),
 ) -> Result<(Vec<f64>, Work)> {
     let vp = params.viewport;
     let max_iter = params.max_iter;
     if style.mode == ColorMode::Smooth {
         let mut values = memory::try_vec::<f64>("the smooth values", params.pixels())?;
         values.resize(params.pixels() as usize, 0.0);
-        let late = std::sync::atomic::AtomicBool::new(false);
-        let iterations = std::sync::atomic::AtomicU64::new(0);
-        let row = |(row, r): (&mut [f64], u32)| {
-            if engine.past_deadline() {
-                late.store(true, std::sync::atomic::Ordering::Relaxed);
-                return;
-            }
-            let cy = vp.cy(r);
-            let mut n = 0;
-            for (c, v) in (0u32..).zip(row.iter_mut()) {
-                let (value, steps) = smooth_count(vp.cx(c), cy, max_iter);
-                *v = value.unwrap_or(f64::NAN);
-                n += u64::from(steps);
-            }
-            iterations.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-            on_rows(1);
+        let stop = engine.stop();
+        let fill = |first: u64, out: &mut [f64]| {
+            mandel_kernel::smooth_span(&vp, first, max_iter, stop, out)
         };
-        let width = vp.width() as usize;
-        match engine.in_process(params).pool {
-            crate::Pool::Threads { jobs } => crate::render::thread_pool(jobs)?.install(|| {
-                values
-                    .par_chunks_mut(width)
-                    .zip(params.rows.clone())
-                    .for_each(row)
-            }),
-            _ => values
-                .chunks_mut(width)
-                .zip(params.rows.clone())
-                .for_each(row),
-        }
-        if late.into_inner() {
-            return Err(Error::DeadlineExceeded);
-        }
+        let on_band = |band: Band<f64>| on_pixels(band.pixels());
+        let iterations = crate::render::fill_spans(params, engine, &mut values, &fill, &on_band)?;
         let work = Work {
-            iterations: iterations.into_inner(),
+            iterations,
             skipped: 0,
         };
         return Ok((values, work));
     }
-    let (counts, skipped) = crate::render::render(params, engine, &|band| on_rows(band.rows()))?;
+    let (counts, skipped) =
+        crate::render::render(params, engine, &|band| on_pixels(band.pixels()))?;
     let work = Work {
         iterations: counts.total_iterations(),
         skipped,
@@ -290,30 +262,6 @@ fn sample_values(
     Ok((values, work))
 }
 
-/// The continuous iteration count of c, `n + 1 - log2(ln |z_n|)` where `n` is the count with
-/// escape radius [`SMOOTH_RADIUS`], or None if the orbit stays within it for `max_iter`
-/// steps; and the steps taken.
-fn smooth_count(cx: f64, cy: f64, max_iter: u32) -> (Option<f64>, u32) {
-    let r2 = SMOOTH_RADIUS * SMOOTH_RADIUS;
-    let (mut x, mut y) = (0.0f64, 0.0f64);
-    let mut n = 0;
-    while n < max_iter {
-        let (xx, yy) = (x * x, y * y);
-        if xx + yy >= r2 {
-            let ln_abs = 0.5 * (xx + yy).ln();
-            return (
-                Some(f64::from(n) + 1.0 - ln_abs.ln() / std::f64::consts::LN_2),
-                n,
-            );
-        }
-        let xy = x * y;
-        x = (xx - yy) + cx;
-        y = (xy + xy) + cy;
-        n += 1;
-    }
-    (None, max_iter)
-}
-
 /// Colours per sample (row 0 = ymin first).
 fn colorize(values: &[f64], max_iter: u32, style: &Style) -> Result<Vec<[u8; 3]>> {
     const FINE: usize = 1024;
@@ -329,14 +277,14 @@ fn colorize(values: &[f64], max_iter: u32, style: &Style) -> Result<Vec<[u8; 3]>
     let mut out = memory::try_vec::<[u8; 3]>("the sample colours", values.len() as u64)?;
     match (style.mode, style.cycle) {
         (ColorMode::Histogram, _) => {
-            let cdf = histogram_cdf(values, max_iter);
+            let cdf = Equalised::new(values, max_iter)?;
             out.extend(values.iter().map(|&v| {
                 if v.is_nan() {
                     inside
                 } else if style.offset == 0.0 {
-                    pick(cdf[v as usize])
+                    pick(cdf.at(v as u32))
                 } else {
-                    pick(wrap(cdf[v as usize] + style.offset))
+                    pick(wrap(cdf.at(v as u32) + style.offset))
                 }
             }));
         }
@@ -402,22 +350,64 @@ fn wrap_unless_zero(t: f64, offset: f64) -> f64 {
 
 /// For each count, where it falls on the palette after histogram equalisation: the share of
 /// escaped samples with a smaller count, scaled so that the smallest count present maps to 0
-/// and the largest to 1.
-fn histogram_cdf(values: &[f64], max_iter: u32) -> Vec<f64> {
-    let mut hist = vec![0u64; max_iter as usize + 1];
-    for &v in values.iter().filter(|v| !v.is_nan()) {
-        hist[v as usize] += 1;
+/// and the largest to 1. Its memory is that of the samples at most, whatever max-iter: a
+/// table by count when max-iter is below the number of samples, else the distinct counts
+/// present, sorted.
+enum Equalised {
+    /// Indexed by count, 0 to max-iter.
+    ByCount(Vec<f64>),
+    /// (count, position) for each count present, ascending.
+    Present(Vec<(u32, f64)>),
+}
+
+impl Equalised {
+    fn new(values: &[f64], max_iter: u32) -> Result<Self> {
+        let escaped = values.iter().filter(|v| !v.is_nan()).map(|&v| v as u32);
+        if u64::from(max_iter) < values.len() as u64 {
+            let mut hist = memory::try_vec::<u64>("the histogram", u64::from(max_iter) + 1)?;
+            hist.resize(max_iter as usize + 1, 0);
+            for n in escaped {
+                hist[n as usize] += 1;
+            }
+            let top = hist.iter().rfind(|&&h| h > 0).copied().unwrap_or(0);
+            return Ok(Equalised::ByCount(positions(&hist, top).collect()));
+        }
+        let mut counts = memory::try_vec::<u32>("the histogram", values.len() as u64)?;
+        counts.extend(escaped);
+        counts.sort_unstable();
+        let runs: Vec<(u32, u64)> = counts
+            .chunk_by(|a, b| a == b)
+            .map(|run| (run[0], run.len() as u64))
+            .collect();
+        let freqs: Vec<u64> = runs.iter().map(|&(_, n)| n).collect();
+        let top = freqs.last().copied().unwrap_or(0);
+        let present = runs.iter().zip(positions(&freqs, top));
+        Ok(Equalised::Present(
+            present.map(|(&(c, _), t)| (c, t)).collect(),
+        ))
     }
-    let largest = hist.iter().rposition(|&h| h > 0).unwrap_or(0);
-    let below_largest: u64 = hist[..largest].iter().sum();
-    let mut below = 0u64;
-    hist.iter()
-        .map(|&h| {
-            let t = below as f64 / below_largest.max(1) as f64;
-            below += h;
-            t.min(1.0)
-        })
-        .collect()
+
+    /// The position of `count`, which must be one of the counts present.
+    fn at(&self, count: u32) -> f64 {
+        match self {
+            Equalised::ByCount(t) => t[count as usize],
+            Equalised::Present(present) => {
+                let i = present.partition_point(|&(c, _)| c < count);
+                present.get(i).map_or(1.0, |&(_, t)| t)
+            }
+        }
+    }
+}
+
+/// Samples per count, in ascending order of count, to positions on the palette: the samples
+/// of smaller counts over all samples but the `top` ones of the largest count present.
+fn positions(freqs: &[u64], top: u64) -> impl Iterator<Item = f64> {
+    let below_largest = freqs.iter().sum::<u64>() - top;
+    freqs.iter().scan(0u64, move |below, &h| {
+        let t = *below as f64 / below_largest.max(1) as f64;
+        *below += h;
+        Some(t.min(1.0))
+    })
 }
 
 /// Averages K×K sample colours per pixel in linear light, and flips rows so that the top row
@@ -480,13 +470,21 @@ mod tests {
         // A fine line across the escaping region left of the set: counts jump by whole
         // iterations along it, the smooth value must not.
         let steps = 20_000;
-        let (x0, x1, y) = (0.3, 0.6, 0.01);
+        let bounds = Bounds {
+            xmin: 0.3,
+            xmax: 0.6,
+            ymin: 0.01,
+            ymax: 0.02,
+        };
+        let vp = Viewport::new(bounds, steps, 1).unwrap();
+        let mut smooth = vec![0.0; steps as usize];
+        mandel_kernel::smooth_span(&vp, 0, 1000, mandel_kernel::Stop::never(), &mut smooth)
+            .unwrap();
         let mut last: Option<(u32, f64)> = None;
         let (mut band_edges, mut worst) = (0, 0.0f64);
-        for i in 0..=steps {
-            let x = x0 + (x1 - x0) * i as f64 / steps as f64;
-            let nu = smooth_count(x, y, 1000).0.unwrap();
-            let n = crate::escape_time(x, y, 1000);
+        for (col, &nu) in (0..steps).zip(&smooth) {
+            assert!(!nu.is_nan(), "the line lies outside the set");
+            let n = crate::escape_time(vp.cx(col), vp.cy(0), 1000);
             if let Some((pn, pnu)) = last {
                 if pn != n {
                     band_edges += 1;
@@ -505,11 +503,11 @@ mod tests {
         let values = sample_values(&params, &engine(), &Style::default(), &|_| {})
             .unwrap()
             .0;
-        let cdf = histogram_cdf(&values, 500);
+        let cdf = Equalised::new(&values, 500).unwrap();
         let used: Vec<f64> = values
             .iter()
             .filter(|v| !v.is_nan())
-            .map(|&v| cdf[v as usize])
+            .map(|&v| cdf.at(v as u32))
             .collect();
         let lo = used.iter().copied().fold(1.0, f64::min);
         let hi = used.iter().copied().fold(0.0, f64::max);
@@ -517,6 +515,42 @@ mod tests {
         // Equalised: about half the escaped pixels sit below the middle of the palette.
         let below = used.iter().filter(|&&t| t <= 0.5).count() as f64 / used.len() as f64;
         assert!((0.3..0.7).contains(&below), "{below}");
+    }
+
+    #[test]
+    fn the_histogram_by_count_and_by_counts_present_agree() {
+        // 120x80 samples: max-iter 500 takes the table by count, 50,000 the sorted counts.
+        let params = Params::new(Viewport::seed(120, 80).unwrap(), 500).unwrap();
+        let values = sample_values(&params, &engine(), &Style::default(), &|_| {})
+            .unwrap()
+            .0;
+        let by_count = Equalised::new(&values, 500).unwrap();
+        let present = Equalised::new(&values, 50_000).unwrap();
+        assert!(matches!(by_count, Equalised::ByCount(_)));
+        assert!(matches!(present, Equalised::Present(_)));
+        for &v in values.iter().filter(|v| !v.is_nan()) {
+            assert_eq!(by_count.at(v as u32), present.at(v as u32), "count {v}");
+        }
+    }
+
+    #[test]
+    fn a_histogram_at_a_huge_max_iter_needs_memory_for_the_samples_only() {
+        // A table by count would be 32 GB here. (Right of the set: every point escapes soon.)
+        let bounds = Bounds {
+            xmin: 0.5,
+            xmax: 1.0,
+            ymin: 0.5,
+            ymax: 1.0,
+        };
+        let vp = Viewport::new(bounds, 4, 4).unwrap();
+        let params = Params::new(vp, 4_000_000_000).unwrap();
+        let engine = Engine::new(Pool::Sequential, Kernel::best());
+        let style = Style {
+            mode: ColorMode::Histogram,
+            ..Style::default()
+        };
+        let (rgb, _) = paint(&params, &engine, &style, &|_| {}).unwrap();
+        assert_eq!(rgb.len(), 4 * 4 * 3);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! `tuning`). None changes a count.
 
 /// Pixels per task handed to a worker: the unit is a row, as in the seed, but narrow rows are
-/// grouped so that a vector kernel has enough pixels in flight and a task is worth a steal.
+/// grouped so that a vector kernel has enough pixels in flight and a task is worth a steal,
+/// and wider rows are cut into stretches of this many (a multiple of 8, so that a stretch of
+/// a PBM row starts on a byte).
 pub(crate) const PIXELS_PER_TASK: usize = 4096;
 
 /// Bands finished ahead of the one an in-order sink needs next, per thread, before that thread
@@ -13,3 +15,8 @@ pub(crate) const AHEAD_PER_THREAD: usize = 4;
 /// thread whatever the pool: handing a millisecond of work to a pool costs about as much as it
 /// saves, and a server under load keeps every core busy with requests anyway.
 pub const SMALL_RENDER: u64 = 1 << 24;
+
+/// How often a process pool's parent looks at the render's deadline and cancel handle while
+/// it waits for its workers (the kernels in this process poll their own; see
+/// `mandel_kernel::POLL_STEPS`). Past either, it kills the workers.
+pub(crate) const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(10);

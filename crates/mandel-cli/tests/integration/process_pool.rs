@@ -74,7 +74,7 @@ fn a_worker_that_aborts_is_replaced_and_the_grid_is_exact() {
         dir.path(),
         &grid,
         &t,
-        Some("abort-first-worker-after:3"),
+        Some("abort-first-worker-after:1"),
         "p.npy",
     );
     assert!(
@@ -96,14 +96,15 @@ fn a_worker_that_aborts_is_replaced_and_the_grid_is_exact() {
 #[test]
 fn workers_that_keep_dying_fail_the_render_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    // 13 tasks of 82 rows: more than two workers and three replacements can finish.
+    // 13 tasks of 82 rows: more than two workers and three replacements, one task each, can
+    // finish.
     let grid = Grid::seed(50, 1066, 300);
     let t = tag("abort-every");
     let out = render(
         dir.path(),
         &grid,
         &t,
-        Some("abort-every-worker-after:2"),
+        Some("abort-every-worker-after:1"),
         "p.npy",
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -159,5 +160,50 @@ fn a_worker_fed_garbage_says_so_in_one_line() {
         assert_ne!(out.status.code(), Some(0), "{input:?}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.contains("bad request from the parent"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_timeout_stops_every_pool_within_half_a_second_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let timeout = Duration::from_millis(500);
+    for pool in [
+        &["--pool", "sequential"][..],
+        &["--pool", "threads", "-j", "2"],
+        &["--pool", "processes", "-j", "2"],
+    ] {
+        let t = tag("timeout");
+        // One row of four million pixels inside the set, each a million iterations.
+        let start = Instant::now();
+        let out = mandel()
+            .current_dir(dir.path())
+            .env("MANDEL_TEST_TAG", &t)
+            .args(["render", "--quiet", "--no-shortcuts", "--max-iter=1000000"])
+            .args(["--width=4194304", "--height=1", "--xmin=-0.1", "--xmax=0.1"])
+            .args([
+                "--ymin=-0.01",
+                "--ymax=0.01",
+                "--timeout=0.5",
+                "-o",
+                "t.npy",
+            ])
+            .args(pool)
+            .output()
+            .unwrap();
+        let took = start.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{pool:?}: {stderr}");
+        assert!(stderr.contains("deadline"), "{pool:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{pool:?}: {stderr}");
+        assert!(
+            took < timeout + Duration::from_millis(500),
+            "{pool:?}: {took:?}"
+        );
+        assert_eq!(files_in(dir.path()), Vec::<String>::new(), "{pool:?}");
+        assert_eq!(
+            processes_tagged(&t),
+            Vec::<u32>::new(),
+            "{pool:?}: left behind"
+        );
     }
 }

@@ -40,6 +40,7 @@ mod refill;
 mod sieve;
 mod tiles;
 
+use crate::stop::{Stop, Stopped};
 use crate::tuning::COUNTING_BULB_MIN_ITER;
 pub use crate::tuning::{COUNTING_MAX_ITER, SIEVE_STEPS};
 use refill::render_span;
@@ -134,29 +135,31 @@ unsafe fn step_all<S: Simd, const K: usize>(
     }
 }
 
-/// Counts for the whole rows in `out`, the first of them being `first_row`, by whichever of the
-/// two vector strategies suits `max_iter`, with `K` vectors in flight when refilling and `KC`
-/// when counting; `shortcuts` lets orbits proven bounded (periodic, or trapped) stop early.
-/// Returns the iterations those shortcuts skipped (the counts' sum less the steps counted).
+/// Counts for the span of pixels in `out`, the first of them being pixel `first`, by whichever
+/// of the two vector strategies suits `max_iter`, with `K` vectors in flight when refilling and
+/// `KC` when counting; `shortcuts` lets orbits proven bounded (periodic, or trapped) stop
+/// early. Returns the iterations those shortcuts skipped (the counts' sum less the steps
+/// counted), or [`Stopped`] if `stop` said so first.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
 pub unsafe fn render<S: Simd, const K: usize, const KC: usize>(
     vp: &crate::Viewport,
-    first_row: u32,
+    first: u64,
     max_iter: u32,
     shortcuts: bool,
+    stop: Stop,
     out: &mut [u32],
-) -> u64 {
+) -> Result<u64, Stopped> {
     // SAFETY: passed on from the caller.
     unsafe {
         if max_iter <= COUNTING_BULB_MIN_ITER {
-            render_span_counting::<S, KC, false>(vp, first_row, max_iter, shortcuts, out)
+            render_span_counting::<S, KC, false>(vp, first, max_iter, shortcuts, stop, out)
         } else if max_iter <= S::COUNTING_MAX_ITER {
-            render_span_counting::<S, KC, true>(vp, first_row, max_iter, shortcuts, out)
+            render_span_counting::<S, KC, true>(vp, first, max_iter, shortcuts, stop, out)
         } else {
-            render_span::<S, K, KC>(vp, first_row, max_iter, shortcuts, out)
+            render_span::<S, K, KC>(vp, first, max_iter, shortcuts, stop, out)
         }
     }
 }

@@ -1,7 +1,8 @@
-//! The pixel source: the points of a span of whole rows, in order, computed with the seed's
-//! formula.
+//! The pixel source: the points of a span of pixels (rows in order, each row's columns in
+//! order, starting anywhere in a row), computed with the seed's formula.
 
-/// Pixels come from a span of rows, so that vectors do not idle at the end of every row.
+/// Pixels come from a span that runs across rows, so that vectors do not idle at the end of
+/// every row.
 pub(super) struct Pixels<'a> {
     pub(super) vp: &'a crate::Viewport,
     pub(super) width: u32,
@@ -17,14 +18,17 @@ pub(super) struct Pixels<'a> {
 pub(super) static LANE_OFFSETS: [f64; 8] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
 
 impl<'a> Pixels<'a> {
-    pub(super) fn new(vp: &'a crate::Viewport, first_row: u32, len: usize) -> Self {
+    /// The `len` pixels from `first` on (`first` counts pixels row by row from row 0, col 0).
+    pub(super) fn new(vp: &'a crate::Viewport, first: u64, len: usize) -> Self {
+        let width = vp.width();
+        let row = (first / u64::from(width)) as u32;
         Pixels {
             vp,
-            width: vp.width(),
+            width,
             next: 0,
-            row: first_row,
-            col: 0,
-            cy: vp.cy(first_row),
+            row,
+            col: (first % u64::from(width)) as u32,
+            cy: vp.cy(row),
             len,
         }
     }

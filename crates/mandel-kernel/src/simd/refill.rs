@@ -6,6 +6,7 @@ use super::sieve::{Lane, Sieve};
 use super::tiles::Tiles;
 use super::{IDLE, MAX_SLOTS, Simd, step_all};
 use crate::scalar::escape_time_from;
+use crate::stop::{POLL_STEPS, Stop, Stopped};
 use crate::trap;
 use crate::tuning::BLOCK;
 
@@ -99,28 +100,30 @@ impl Slots {
     }
 }
 
-/// Counts for the whole rows in `out`, the first of them being `first_row`: the same values
-/// as [`super::escape_time`] for every pixel, for large max-iter.
+/// Counts for the span of pixels in `out`, the first of them being pixel `first`: the same
+/// values as [`super::escape_time`] for every pixel, for large max-iter.
 ///
 /// Every pixel first runs [`Simd::SIEVE_STEPS`] steps in the counting strategy's tiles (`KC`
 /// vectors each), where most pixels of a typical view escape without the cost of a refill;
 /// those still running go on here, `K` vectors in flight so that the multiply/add latency is
-/// hidden, each lane refilled with the next of them as soon as its pixel is done.
+/// hidden, each lane refilled with the next of them as soon as its pixel is done. `stop` is
+/// polled every [`POLL_STEPS`] lane-steps or so, here and in the sieve.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
 pub unsafe fn render_span<S: Simd, const K: usize, const KC: usize>(
     vp: &crate::Viewport,
-    first_row: u32,
+    first: u64,
     max_iter: u32,
     shortcuts: bool,
+    stop: Stop,
     out: &mut [u32],
-) -> u64 {
+) -> Result<u64, Stopped> {
     let lanes = S::LANES * K;
     assert!(lanes <= MAX_SLOTS);
     let mut sieve = Sieve {
-        tiles: Tiles::new(vp, first_row, out.len()),
+        tiles: Tiles::new(vp, first, out.len(), stop),
         lanes: [Lane::IDLE; MAX_SLOTS],
         len: 0,
         next: 0,
@@ -151,6 +154,10 @@ pub unsafe fn render_span<S: Simd, const K: usize, const KC: usize>(
     let mut saved_y = [0.0f64; MAX_SLOTS];
     // Slots to refill (bit per slot) before the next blocks: all of them at first.
     let mut empty: u64 = (1 << lanes) - 1;
+    // The stop is polled when the step counter reaches `poll_at`: the blocks run no test of
+    // their own for it, they end at the poll as at a slot's max-iter.
+    let poll_every = (POLL_STEPS / lanes as u64).max(u64::from(BLOCK));
+    let mut poll_at = step + poll_every;
 
     // SAFETY: every pointer offset stays below `lanes <= MAX_SLOTS`; the caller vouches for
     // the instructions.
@@ -169,8 +176,10 @@ pub unsafe fn render_span<S: Simd, const K: usize, const KC: usize>(
                 .map(|slot| s.start[slot] + max_iter64)
                 .min();
             let Some(deadline) = deadline else {
-                return s.skipped + sieve.tiles.skipped;
+                // (A stopped sieve hands out no more pixels: the slots ran dry early.)
+                return sieve.tiles.finish().map(|skipped| s.skipped + skipped);
             };
+            let deadline = deadline.min(poll_at);
             let mut next_probe = (0..lanes)
                 .map(|slot| s.probe_at[slot])
                 .min()
@@ -283,6 +292,12 @@ pub unsafe fn render_span<S: Simd, const K: usize, const KC: usize>(
                         empty |= 1 << slot;
                     }
                 }
+            }
+            if step >= poll_at {
+                if sieve.tiles.stopped || stop.poll() {
+                    return Err(Stopped);
+                }
+                poll_at = step + poll_every;
             }
         }
     }

@@ -5,26 +5,29 @@ use super::discs::{Discs, NoDiscs, OwnDiscs, SharedDiscs, TileDiscs};
 use super::pixels::{LANE_OFFSETS, Pixels};
 use super::sieve::Lane;
 use super::{IDLE, MAX_SLOTS, SAFE_C2, Simd};
+use crate::scalar::escape_time_metered;
+use crate::stop::{Meter, Stop, Stopped};
 use crate::trap;
 use crate::tuning::COUNTING_BLOCK;
 
-/// Counts for the whole rows in `out` (the first being `first_row`), for small max-iter: every
-/// pixel runs in [`Tiles`] until it escapes, is trapped, or reaches max-iter.
+/// Counts for the span of pixels in `out` (the first being pixel `first`), for small max-iter:
+/// every pixel runs in [`Tiles`] until it escapes, is trapped, or reaches max-iter.
 ///
 /// # Safety
 /// The CPU must support the instructions `S` uses.
 #[inline(always)]
 pub unsafe fn render_span_counting<S: Simd, const K: usize, const BULB: bool>(
     vp: &crate::Viewport,
-    first_row: u32,
+    first: u64,
     max_iter: u32,
     shortcuts: bool,
+    stop: Stop,
     out: &mut [u32],
-) -> u64 {
-    let mut tiles = Tiles::new(vp, first_row, out.len());
+) -> Result<u64, Stopped> {
+    let mut tiles = Tiles::new(vp, first, out.len(), stop);
     // SAFETY: passed on from the caller.
     unsafe { while tiles.run::<S, K, BULB, false>(max_iter, shortcuts, out, &mut |_| {}) {} }
-    tiles.skipped
+    tiles.finish()
 }
 
 /// A counting tile's orbits: `LANES * K` points c, each with its z and its count so far.
@@ -132,12 +135,16 @@ pub(super) struct Tiles<'a> {
     pub(super) row_discs: trap::RowDiscs,
     /// Iterations skipped so far by counting trapped lanes as max-iter.
     pub(super) skipped: u64,
+    /// Polls the render's stop every so many iterations (a tile's steps times its lanes).
+    meter: Meter<'a>,
+    /// Whether the stop was seen: the span then ends early, its counts incomplete.
+    pub(super) stopped: bool,
 }
 
 impl<'a> Tiles<'a> {
-    pub(super) fn new(vp: &'a crate::Viewport, first_row: u32, len: usize) -> Self {
+    pub(super) fn new(vp: &'a crate::Viewport, first: u64, len: usize, stop: Stop<'a>) -> Self {
         Tiles {
-            px: Pixels::new(vp, first_row, len),
+            px: Pixels::new(vp, first, len),
             cx: [0.0; MAX_SLOTS],
             cy: [0.0; MAX_SLOTS],
             index: [IDLE; MAX_SLOTS],
@@ -145,6 +152,23 @@ impl<'a> Tiles<'a> {
             discs: Discs::NONE,
             row_discs: trap::RowDiscs::NONE,
             skipped: 0,
+            meter: Meter::new(stop),
+            stopped: false,
+        }
+    }
+
+    /// Ends the span here: no pixel is handed out any more.
+    fn halt(&mut self) {
+        self.stopped = true;
+        self.px.next = self.px.len;
+    }
+
+    /// The iterations skipped, or [`Stopped`] if the span was cut short.
+    pub(super) fn finish(&self) -> Result<u64, Stopped> {
+        if self.stopped {
+            Err(Stopped)
+        } else {
+            Ok(self.skipped)
         }
     }
 
@@ -213,7 +237,14 @@ impl<'a> Tiles<'a> {
                     (self.cx[slot], self.cy[slot]) = (4.0, 0.0);
                     if let Some((i, px_cx, px_cy)) = px.next() {
                         if px_cx * px_cx + px_cy * px_cy >= SAFE_C2 {
-                            out[i] = crate::escape_time(px_cx, px_cy, max_iter);
+                            // (Near c = -2 such a point can run to max-iter.)
+                            match escape_time_metered(px_cx, px_cy, max_iter, &mut self.meter) {
+                                Ok(n) => out[i] = n,
+                                Err(Stopped) => {
+                                    self.stopped = true;
+                                    px.next = px.len;
+                                }
+                            }
                         } else {
                             (self.index[slot], self.cx[slot], self.cy[slot]) = (i, px_cx, px_cy);
                             vector_lanes += 1;
@@ -399,6 +430,9 @@ impl<'a> Tiles<'a> {
                         });
                     }
                 }
+            }
+            if self.meter.spend(u64::from(done) * lanes as u64).is_err() {
+                self.halt();
             }
         }
         true
