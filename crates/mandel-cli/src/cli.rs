@@ -72,6 +72,14 @@ pub struct ServeArgs {
     /// connection is kept.
     #[arg(long, default_value = "10", value_parser = parse_seconds, value_name = "SECONDS")]
     pub header_timeout: std::time::Duration,
+    /// Seconds a response's writes may make no progress (a client that stopped reading)
+    /// before the connection is dropped and its render cancelled.
+    #[arg(long, default_value = "10", value_parser = parse_seconds, value_name = "SECONDS")]
+    pub write_timeout: std::time::Duration,
+    /// How long renders stay in the log: a number with d, h, m or s (30d, 12h); older ones
+    /// are deleted every minute. The totals on the summary page still count them.
+    #[arg(long, default_value = "30d", value_parser = parse_age, value_name = "AGE")]
+    pub log_retention: std::time::Duration,
     /// Requests served on one connection before it is closed, so that connections waiting in
     /// the backlog at the cap get a worker in turn (fewer: fairer; more: fewer reconnects).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
@@ -85,6 +93,27 @@ pub struct ServeArgs {
     /// Connections the kernel may queue while accepting is paused.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub backlog: u32,
+}
+
+fn parse_age(s: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
+        _ => (s, 's'),
+    };
+    let seconds = match unit {
+        'd' => 86_400.0,
+        'h' => 3_600.0,
+        'm' => 60.0,
+        's' => 1.0,
+        _ => f64::NAN,
+    };
+    number
+        .parse::<f64>()
+        .ok()
+        .map(|n| n * seconds)
+        .filter(|x| x.is_finite() && *x > 0.0 && *x < 1e12)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("'{s}' is not an age such as 30d, 12h, 15m or 90s"))
 }
 
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {

@@ -22,6 +22,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
             max_body_bytes: args.max_body_bytes,
         },
         header_timeout: args.header_timeout,
+        write_timeout: args.write_timeout,
+        log_retention: args.log_retention,
         keep_alive_requests: args.keep_alive_requests,
         shutdown_timeout: args.shutdown_timeout,
         backlog: args.backlog,

@@ -86,6 +86,12 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit))
+        // A panic in a handler becomes a 500 that says nothing of it (the hook logged it).
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::Internal("a request handler panicked".into()).into_response()
+            },
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), account))
         .with_state(state)
 }
@@ -148,11 +154,15 @@ async fn render(
         user_agent,
     };
     let format = req.format();
+    // If the client goes away (or stops reading), hyper drops this future, and with it the
+    // guard, which cancels the render: its thread is free within a millisecond or two.
+    let cancel = mandel::Cancel::new();
+    let _guard = CancelOnDrop(cancel.clone());
     // The render itself runs on this blocking thread (and the library's own thread pool),
     // never on the async runtime's threads.
     let done = state
         .with_db(move |db, inner| {
-            render_api::run(&req, &who, db, &inner.board, &inner.config.limits)
+            render_api::run(&req, &who, db, &inner.board, &inner.config.limits, cancel)
         })
         .await?;
     let headers = [
@@ -171,6 +181,15 @@ async fn render(
         ),
     ];
     Ok((headers, done.body).into_response())
+}
+
+/// Cancels a render when dropped: held by the request's future.
+struct CancelOnDrop(mandel::Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }
 
 #[derive(Serialize)]

@@ -61,6 +61,11 @@ pub struct Config {
     /// A client must send a request's whole header within this time, and an idle keep-alive
     /// connection is closed after it.
     pub header_timeout: Duration,
+    /// A connection whose writes make no progress for this long (a client that stopped
+    /// reading its response) is dropped, and its render cancelled.
+    pub write_timeout: Duration,
+    /// Renders older than this are deleted from the log (the totals keep counting them).
+    pub log_retention: Duration,
     /// Requests served on one connection before the server closes it, so that connections
     /// waiting in the backlog get a worker in turn: with twice as many busy clients as
     /// workers, a waiting client waits about this many requests' time of another client.
@@ -81,6 +86,8 @@ impl Config {
             db,
             limits: Limits::default(),
             header_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            log_retention: Duration::from_secs(30 * 86_400),
             keep_alive_requests: 10,
             shutdown_timeout: Duration::from_secs(30),
             backlog: 1024,

@@ -2,9 +2,15 @@
 //! to a server database later means rewriting this file only.
 //!
 //! Each worker (process or connection task) opens its own connection. WAL mode lets readers
-//! run beside the one writer, and the busy timeout makes concurrent writers queue instead of
+//! run beside the one writer, and a busy handler makes concurrent writers queue instead of
 //! failing. A render is recorded twice: as `running` before it starts (committed, so a worker
-//! killed mid-render leaves a trace the supervisor can mark `failed`), then with its outcome.
+//! killed mid-render leaves a trace the supervisor can mark `failed`), then with its outcome,
+//! committed before the response is sent: a client that got a 200 finds its render `ok` in
+//! the log even if the whole server is killed the moment after (WAL with `synchronous =
+//! NORMAL` loses nothing to a killed process; only a power cut can lose the last commits).
+//!
+//! Triggers keep per-day totals beside the log, so the summary page's totals read a row per
+//! day, not the whole log, and still count renders that retention has deleted.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,11 +21,17 @@ use serde::Serialize;
 pub use rusqlite::Error;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// How long a writer waits for another's transaction before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a connection that finds the database locked retries before giving up: each wait
+/// is at most a millisecond (see [`busy`]), so about ten seconds pass before a writer gives up.
+const BUSY_RETRIES: i32 = 10_000;
+
+/// Renders deleted per statement by [`Db::prune`], so that no one transaction holds the
+/// write lock for long.
+const PRUNE_BATCH: u32 = 5_000;
 
 /// Schema versions, applied in order; `PRAGMA user_version` holds how many have been applied.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE renders (
         id            INTEGER PRIMARY KEY,
         requested_at  INTEGER NOT NULL,          -- Unix time, milliseconds
@@ -45,7 +57,62 @@ const MIGRATIONS: &[&str] = &["
     );
     CREATE INDEX renders_by_time ON renders (requested_at);
     CREATE INDEX renders_running ON renders (pid) WHERE status = 'running';
-"];
+",
+    "
+    -- 2: a 'cancelled' status (the client went away), and totals per day kept by triggers.
+    CREATE TABLE renders_v2 (
+        id            INTEGER PRIMARY KEY,
+        requested_at  INTEGER NOT NULL,
+        client        TEXT    NOT NULL,
+        user_agent    TEXT    NOT NULL,
+        pid           INTEGER NOT NULL,
+        width         INTEGER NOT NULL,
+        height        INTEGER NOT NULL,
+        max_iter      INTEGER NOT NULL,
+        xmin          REAL    NOT NULL,
+        xmax          REAL    NOT NULL,
+        ymin          REAL    NOT NULL,
+        ymax          REAL    NOT NULL,
+        colormap      TEXT    NOT NULL,
+        color         TEXT    NOT NULL,
+        format        TEXT    NOT NULL,
+        query         TEXT    NOT NULL,
+        status        TEXT    NOT NULL
+                      CHECK (status IN ('running', 'ok', 'failed', 'timeout', 'cancelled')),
+        error         TEXT,
+        duration_ms   REAL,
+        iterations    INTEGER,
+        bytes         INTEGER
+    );
+    INSERT INTO renders_v2 SELECT * FROM renders;
+    DROP TABLE renders;
+    ALTER TABLE renders_v2 RENAME TO renders;
+    CREATE INDEX renders_by_time ON renders (requested_at);
+    CREATE INDEX renders_running ON renders (pid) WHERE status = 'running';
+
+    CREATE TABLE daily_totals (
+        day         TEXT    PRIMARY KEY,         -- UTC, YYYY-MM-DD
+        renders     INTEGER NOT NULL,
+        iterations  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO daily_totals
+        SELECT date(requested_at / 1000, 'unixepoch'), count(*), coalesce(sum(iterations), 0)
+        FROM renders GROUP BY 1;
+    CREATE TRIGGER count_render AFTER INSERT ON renders BEGIN
+        INSERT INTO daily_totals
+            VALUES (date(NEW.requested_at / 1000, 'unixepoch'), 1, coalesce(NEW.iterations, 0))
+            ON CONFLICT (day) DO UPDATE
+                SET renders = renders + 1, iterations = iterations + excluded.iterations;
+    END;
+    CREATE TRIGGER count_iterations AFTER UPDATE OF iterations ON renders
+        WHEN NEW.iterations IS NOT OLD.iterations
+    BEGIN
+        UPDATE daily_totals
+            SET iterations = iterations + coalesce(NEW.iterations, 0) - coalesce(OLD.iterations, 0)
+            WHERE day = date(NEW.requested_at / 1000, 'unixepoch');
+    END;
+",
+];
 
 /// A render about to start.
 #[derive(Debug, Clone)]
@@ -66,8 +133,13 @@ pub struct NewRender {
 /// How a render ended.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Ok { iterations: u64, bytes: u64 },
+    Ok {
+        iterations: u64,
+        bytes: u64,
+    },
     Timeout,
+    /// The client went away (or stopped reading) before the render was done.
+    Cancelled,
     Failed(String),
 }
 
@@ -143,24 +215,33 @@ pub struct Db {
 
 impl Db {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Cheap when the schema is current and WAL is on (every worker process opens one):
+    /// neither check takes the write lock then.
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mut conn = Connection::open(path)?;
+        conn.busy_handler(Some(busy))?;
         // WAL: readers never block the writer. NORMAL sync is durable against a killed
         // process (the case the server must survive); only a power cut can lose the last
         // transactions.
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            tracing::warn!(mode, "SQLite refused WAL mode");
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(mode, "SQLite refused WAL mode");
+            }
         }
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let mut db = Db { conn };
-        db.migrate()?;
+        let applied: u32 = db.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if (applied as usize) < MIGRATIONS.len() {
+            db.migrate()?;
+        }
         Ok(db)
     }
 
     fn migrate(&mut self) -> Result<()> {
-        // IMMEDIATE: two processes starting at once must not both apply a migration.
+        // IMMEDIATE: two processes starting at once must not both apply a migration (the
+        // version is read again under the lock).
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -207,6 +288,7 @@ impl Db {
                 ("ok", None, Some(*iterations as i64), Some(*bytes as i64))
             }
             Outcome::Timeout => ("timeout", Some("passed the render deadline"), None, None),
+            Outcome::Cancelled => ("cancelled", Some("the client went away"), None, None),
             Outcome::Failed(e) => ("failed", Some(e.as_str()), None, None),
         };
         self.conn.execute(
@@ -237,15 +319,14 @@ impl Db {
         )
     }
 
+    /// Renders today (UTC) and ever, and their iterations: from the per-day totals, a row a
+    /// day, so this costs the same however long the log.
     pub fn totals(&self) -> Result<Totals> {
-        let start_of_day_ms = "CAST(strftime('%s', 'now', 'start of day') AS INTEGER) * 1000";
         self.conn.query_row(
-            &format!(
-                "SELECT count(*) FILTER (WHERE requested_at >= {start_of_day_ms}),
-                        count(*),
-                        coalesce(sum(iterations), 0)
-                 FROM renders"
-            ),
+            "SELECT coalesce(sum(renders) FILTER (WHERE day = date('now')), 0),
+                    coalesce(sum(renders), 0),
+                    coalesce(sum(iterations), 0)
+             FROM daily_totals",
             [],
             |r| {
                 Ok(Totals {
@@ -276,6 +357,25 @@ impl Db {
             .optional()
     }
 
+    /// Deletes the renders requested more than `age` ago (none still running), a batch at a
+    /// time; returns how many. The per-day totals keep counting them.
+    pub fn prune(&self, age: Duration) -> Result<usize> {
+        let cutoff = unix_millis().saturating_sub(age.as_millis().try_into().unwrap_or(i64::MAX));
+        let mut deleted = 0;
+        loop {
+            let n = self.conn.execute(
+                "DELETE FROM renders WHERE id IN (
+                     SELECT id FROM renders
+                     WHERE requested_at < ?1 AND status != 'running' LIMIT ?2)",
+                params![cutoff, PRUNE_BATCH],
+            )?;
+            deleted += n;
+            if n < PRUNE_BATCH as usize {
+                return Ok(deleted);
+            }
+        }
+    }
+
     /// `PRAGMA integrity_check`: "ok", or SQLite's list of problems.
     pub fn integrity_check(&self) -> Result<String> {
         self.conn
@@ -286,6 +386,18 @@ impl Db {
     pub fn ping(&self) -> Result<()> {
         self.conn.query_row("SELECT 1", [], |_| Ok(()))
     }
+}
+
+/// SQLite's busy handler: waits a little and tries again, up to [`BUSY_RETRIES`] times.
+/// SQLite's own busy timeout sleeps 1, 2, 5, 10 ... up to 100 ms between tries, so under load
+/// a writer sleeps on long after the lock was freed and writers queue up behind the sleeps;
+/// these waits stay under a millisecond.
+fn busy(tries: i32) -> bool {
+    if tries >= BUSY_RETRIES {
+        return false;
+    }
+    std::thread::sleep(Duration::from_micros((20u64 << tries.min(6)).min(1000)));
+    true
 }
 
 fn unix_millis() -> i64 {
@@ -391,5 +503,66 @@ pub(crate) mod tests {
         let again = Db::open(&path).unwrap();
         assert_eq!(again.totals().unwrap().renders_total, 5);
         assert_eq!(again.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn totals_count_renders_that_retention_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("m.db")).unwrap();
+        let ok = |n| Outcome::Ok {
+            iterations: n,
+            bytes: 1,
+        };
+        let old = db.begin_render(&sample("old")).unwrap();
+        db.finish_render(old, Duration::ZERO, &ok(100)).unwrap();
+        let new = db.begin_render(&sample("new")).unwrap();
+        db.finish_render(new, Duration::ZERO, &ok(23)).unwrap();
+        let running = db.begin_render(&sample("running")).unwrap();
+        // Forty days ago, as the clock goes: the old render and the running one.
+        db.conn
+            .execute(
+                "UPDATE renders SET requested_at = requested_at - 40 * 86400000 WHERE id != ?1",
+                [new],
+            )
+            .unwrap();
+        assert_eq!(db.prune(Duration::from_secs(30 * 86_400)).unwrap(), 1);
+        assert_eq!(db.get(old).unwrap(), None);
+        assert!(db.get(new).unwrap().is_some());
+        assert!(
+            db.get(running).unwrap().is_some(),
+            "a running render is never pruned"
+        );
+        // The totals were counted when the renders were logged, on the day they were.
+        let totals = db.totals().unwrap();
+        assert_eq!((totals.renders_total, totals.iterations_total), (3, 123));
+    }
+
+    #[test]
+    fn a_first_version_log_is_migrated_with_its_renders() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO renders (requested_at, client, user_agent, pid, width, height,
+                     max_iter, xmin, xmax, ymin, ymax, colormap, color, format, query, status,
+                     iterations)
+                 VALUES (0, 'c', 'ua', 1, 2, 2, 9, -2, 1, -1, 1, 'viridis', 'counts', 'png',
+                     'width=2', 'ok', 77)",
+                [],
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.get(1).unwrap().unwrap().iterations, Some(77));
+        let totals = db.totals().unwrap();
+        assert_eq!((totals.renders_total, totals.iterations_total), (1, 77));
+        let id = db.begin_render(&sample("new")).unwrap();
+        db.finish_render(id, Duration::ZERO, &Outcome::Cancelled)
+            .unwrap();
+        assert_eq!(db.get(id).unwrap().unwrap().status, "cancelled");
+        assert_eq!(db.integrity_check().unwrap(), "ok");
     }
 }

@@ -27,7 +27,11 @@ pub enum ApiError {
     /// The render passed the per-request deadline: 503.
     #[error("the render took longer than the limit of {limit_seconds} s")]
     Deadline { limit_seconds: f64 },
-    /// The server's own failure (database, encoder): 500.
+    /// The render was cancelled because its client went away (who will never read this).
+    #[error("the render was cancelled")]
+    Cancelled,
+    /// The server's own failure (database, encoder, a panic): 500. The text is logged, never
+    /// sent: the client reads only that something went wrong on the server's side.
     #[error("{0}")]
     Internal(String),
 }
@@ -49,7 +53,7 @@ impl ApiError {
             ApiError::BadParam { .. } => StatusCode::BAD_REQUEST,
             ApiError::OverLimit { status, .. } => *status,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Deadline { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Deadline { .. } | ApiError::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,6 +89,7 @@ impl From<mandel::Error> for ApiError {
                 what: format!("{what} ({bytes} bytes)"),
                 limit,
             },
+            mandel::Error::Cancelled => ApiError::Cancelled,
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -106,11 +111,15 @@ impl IntoResponse for ApiError {
             ApiError::Deadline { limit_seconds } => (None, None, Some((*limit_seconds).into())),
             _ => (None, None, None),
         };
-        if self.status().is_server_error() {
-            tracing::error!("{self}");
-        }
+        let error = match &self {
+            ApiError::Internal(detail) => {
+                tracing::error!("internal error: {detail}");
+                "internal server error (the details are in the server's log)".to_string()
+            }
+            other => other.to_string(),
+        };
         let body = Body {
-            error: self.to_string(),
+            error,
             field,
             value,
             limit,

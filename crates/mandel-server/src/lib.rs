@@ -35,6 +35,9 @@ use scoreboard::Scoreboard;
 /// accepting again rather than spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// How often renders older than `--log-retention` are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
 /// Why the server could not start or run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -100,6 +103,8 @@ async fn run(config: Config, worker: WorkerCommand) -> Result<(), ServeError> {
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal()?;
     let config = Arc::new(config);
+    let db = Arc::new(Mutex::new(db));
+    let maintenance = tokio::spawn(prune_log(db.clone(), config.log_retention));
     tracing::info!(
         isolation = config.isolation.name(),
         max_workers = config.max_workers,
@@ -114,18 +119,38 @@ async fn run(config: Config, worker: WorkerCommand) -> Result<(), ServeError> {
                 board: Arc::new(board),
                 board_file,
                 worker,
-                db: Arc::new(Mutex::new(db)),
+                db,
             };
             supervisor.run(listener, shutdown).await?;
         }
         Isolation::Thread => {
-            drop(db);
             let board = Arc::new(Scoreboard::private(config.max_workers)?);
             threads::run(config, board, listener, shutdown).await?;
         }
     }
+    maintenance.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Deletes renders older than `retention` from the log, at start and every [`PRUNE_EVERY`].
+async fn prune_log(db: Arc<Mutex<Db>>, retention: Duration) {
+    let mut every = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        every.tick().await;
+        let db = db.clone();
+        let pruned = tokio::task::spawn_blocking(move || {
+            let db = db.lock().unwrap_or_else(|p| p.into_inner());
+            db.prune(retention)
+        })
+        .await;
+        match pruned {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!("deleted {n} render(s) older than {retention:?}"),
+            Ok(Err(e)) => tracing::error!("pruning the log: {e}"),
+            Err(e) => tracing::error!("pruning the log: {e}"),
+        }
+    }
 }
 
 /// A listening socket with room for `backlog` connections to wait while accepting is paused.

@@ -1,10 +1,12 @@
 //! `GET /render`: the query read into the same options `mandel render` takes, checked against
 //! the server's limits, rendered off the async runtime and logged in the database.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use mandel::{Format, Job, Pool};
+use mandel::{Cancel, Format, Job, Pool};
 
 use crate::config::Limits;
 use crate::db::{Db, NewRender, Outcome};
@@ -89,13 +91,33 @@ pub struct Rendered {
 }
 
 /// Logs, renders and encodes `req`, and logs the outcome. Blocking: call it from a blocking
-/// thread. It runs to the end even if the client has gone, so the log is always completed.
+/// thread. The render stops at the deadline or when `cancel` is raised (its client went
+/// away), and whatever happens, a panic included, the outcome is logged and the scoreboard
+/// left as it was.
 pub fn run(
     req: &RenderRequest,
     who: &Requester,
     db: &Db,
     board: &Scoreboard,
     limits: &Limits,
+    cancel: Cancel,
+) -> Result<Rendered, ApiError> {
+    run_with(req, who, db, board, limits, cancel, &compute)
+}
+
+/// Computes a job's body: the encoded picture and its iteration count.
+type Compute = dyn Fn(&Job) -> mandel::Result<(Vec<u8>, u64)>;
+
+/// [`run`], with the computation given (tests make it fail in ways a render cannot be asked
+/// to).
+fn run_with(
+    req: &RenderRequest,
+    who: &Requester,
+    db: &Db,
+    board: &Scoreboard,
+    limits: &Limits,
+    cancel: Cancel,
+    compute: &Compute,
 ) -> Result<Rendered, ApiError> {
     let job = &req.job;
     let id = db.begin_render(&NewRender {
@@ -111,49 +133,54 @@ pub fn run(
         format: job.format.to_string(),
         query: req.canonical_query(),
     })?;
-    board
-        .renders_in_flight
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    board.renders_in_flight.fetch_add(1, Relaxed);
     let start = Instant::now();
-    let result = compute(req, start + limits.render_timeout);
+    let job = Job {
+        deadline: Some(start + limits.render_timeout),
+        cancel: Some(cancel),
+        ..job.clone()
+    };
+    // A panic is caught here so that the render is logged as failed and the scoreboard stays
+    // consistent; the message went to the log through the panic hook, and the client gets
+    // a 500 without it.
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| compute(&job)));
     let took = start.elapsed();
-    board
-        .renders_in_flight
-        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    match result {
-        Ok((body, iterations)) => {
+    board.renders_in_flight.fetch_sub(1, Relaxed);
+    let (outcome, answer) = match result {
+        Ok(Ok((body, iterations))) => {
             let outcome = Outcome::Ok {
                 iterations,
                 bytes: body.len() as u64,
             };
-            db.finish_render(id, took, &outcome)?;
-            board.observe_render(took);
-            Ok(Rendered {
+            let done = Rendered {
                 id,
                 body,
                 iterations,
                 took,
-            })
+            };
+            (outcome, Ok(done))
         }
-        Err(mandel::Error::DeadlineExceeded) => {
-            db.finish_render(id, took, &Outcome::Timeout)?;
-            Err(ApiError::Deadline {
-                limit_seconds: limits.render_timeout.as_secs_f64(),
-            })
+        Ok(Err(mandel::Error::DeadlineExceeded)) => {
+            let limit_seconds = limits.render_timeout.as_secs_f64();
+            (Outcome::Timeout, Err(ApiError::Deadline { limit_seconds }))
         }
-        Err(e) => {
-            db.finish_render(id, took, &Outcome::Failed(e.to_string()))?;
-            Err(e.into())
+        Ok(Err(mandel::Error::Cancelled)) => (Outcome::Cancelled, Err(ApiError::Cancelled)),
+        Ok(Err(e)) => (Outcome::Failed(e.to_string()), Err(e.into())),
+        Err(_) => {
+            let why = "the render panicked".to_string();
+            (Outcome::Failed(why.clone()), Err(ApiError::Internal(why)))
         }
+    };
+    // Committed before the response is sent: a client that got its 200 finds it logged.
+    db.finish_render(id, took, &outcome)?;
+    if answer.is_ok() {
+        board.observe_render(took);
     }
+    answer
 }
 
 /// The encoded body and the render's iteration count (the counts' sum).
-fn compute(req: &RenderRequest, deadline: Instant) -> mandel::Result<(Vec<u8>, u64)> {
-    let job = Job {
-        deadline: Some(deadline),
-        ..req.job.clone()
-    };
+fn compute(job: &Job) -> mandel::Result<(Vec<u8>, u64)> {
     let mut body = Vec::new();
     let summary = job.run(&mut body)?;
     Ok((body, summary.iterations))
@@ -250,5 +277,59 @@ mod tests {
             (StatusCode::UNPROCESSABLE_ENTITY, "max_iter".into())
         );
         assert!(parse("width=4096&height=4096&max_iter=1000000").is_ok());
+    }
+
+    fn logged(status: &str, compute: &Compute, cancel: Cancel) -> (ApiError, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("m.db")).unwrap();
+        let board = Scoreboard::private(1).unwrap();
+        let who = Requester {
+            client: "127.0.0.1:1".into(),
+            user_agent: "test".into(),
+        };
+        let req = parse("width=4&height=4").unwrap();
+        let limits = Limits::default();
+        let err = run_with(&req, &who, &db, &board, &limits, cancel, compute).unwrap_err();
+        let row = db.latest(1, None).unwrap().remove(0);
+        assert_eq!(row.status, status);
+        assert_eq!(board.renders_in_flight.load(Relaxed), 0);
+        (err, db)
+    }
+
+    #[test]
+    fn a_panicking_render_is_a_500_that_tells_nothing_and_is_logged_failed() {
+        let (err, _db) = logged(
+            "failed",
+            &|_| panic!("secret detail of the panic"),
+            Cancel::new(),
+        );
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let response = axum::response::IntoResponse::into_response(err);
+        let body = futures_body(response);
+        assert!(
+            !body.contains("secret") && !body.contains("panick"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn a_cancelled_render_is_logged_cancelled() {
+        let cancel = Cancel::new();
+        cancel.cancel();
+        let (err, _db) = logged("cancelled", &compute, cancel);
+        assert!(matches!(err, ApiError::Cancelled), "{err}");
+    }
+
+    /// A response's body as text.
+    fn futures_body(response: axum::response::Response) -> String {
+        use http_body_util::BodyExt;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bytes = runtime
+            .block_on(response.into_body().collect())
+            .unwrap()
+            .to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
     }
 }

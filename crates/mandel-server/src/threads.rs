@@ -56,12 +56,12 @@ pub async fn run(
             let path = config.db.clone();
             match tokio::task::spawn_blocking(move || Db::open(&path)).await {
                 Ok(Ok(db)) => {
-                    let timeout = config.header_timeout;
+                    let (header, write) = (config.header_timeout, config.write_timeout);
                     let state = AppState::new(db, board.clone(), config, client);
                     let stopped = async move {
                         let _ = stop.wait_for(|&stopped| stopped).await;
                     };
-                    crate::connection::serve(stream, app(state), timeout, stopped).await;
+                    crate::connection::serve(stream, app(state), header, write, stopped).await;
                 }
                 Ok(Err(e)) => tracing::error!(%client, "database: {e}"),
                 Err(e) => tracing::error!(%client, "database: {e}"),

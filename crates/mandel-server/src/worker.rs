@@ -52,11 +52,11 @@ pub fn main(board_fd: i32, config_json: &str) -> Result<(), ServeError> {
         })
         .await
         .map_err(|e| ServeError::Setup(e.to_string()))??;
-        let header_timeout = config.header_timeout;
+        let (header_timeout, write_timeout) = (config.header_timeout, config.write_timeout);
         let state = AppState::new(db, Arc::new(board), Arc::new(config), client);
         let stream = tokio::net::TcpStream::from_std(socket)?;
         let shutdown = crate::shutdown_signal()?;
-        crate::connection::serve(stream, app(state), header_timeout, shutdown).await;
+        crate::connection::serve(stream, app(state), header_timeout, write_timeout, shutdown).await;
         Ok::<_, ServeError>(())
     })?;
     // A render whose client left is still on the blocking pool: it stops by its deadline at

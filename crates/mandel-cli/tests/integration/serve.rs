@@ -410,22 +410,88 @@ fn a_worker_killed_mid_render_is_reaped_and_its_render_marked_failed() {
 }
 
 #[test]
-fn a_render_whose_client_left_is_still_logged() {
-    let server = Server::start(&[]);
+fn a_render_whose_client_left_is_cancelled_and_logged() {
+    for isolation in ["process", "thread"] {
+        let server = Server::start(&["--isolation", isolation]);
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        // Thirty times SLOW: far longer than the test lets it run.
+        let endless = SLOW.replace("width=100&height=100", "width=550&height=550");
+        write!(stream, "GET /render?{endless} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        wait_until(Duration::from_secs(30), "the render to start", || {
+            !server.renders().is_empty()
+        });
+        let left = Instant::now();
+        drop(stream);
+        wait_until(Duration::from_secs(10), "the render to be logged", || {
+            server.renders()[0].1 != "running"
+        });
+        assert_eq!(server.renders()[0].1, "cancelled", "{isolation}");
+        assert!(left.elapsed() < Duration::from_secs(5), "{isolation}");
+        wait_until(Duration::from_secs(10), "the worker to exit", || {
+            children(server.pid()).is_empty()
+        });
+        assert_eq!(server.metric("mandel_workers_failed_total"), 0.0);
+        assert_eq!(server.metric("mandel_renders_in_flight"), 0.0);
+    }
+}
+
+#[test]
+fn every_shape_of_request_ends_within_half_a_second_of_its_deadline() {
+    // The request of the issue that found the deadline did not hold (inside the main
+    // cardioid at max_iter 10^6, smooth: no shortcuts), its column, then counts near the
+    // cardioid's cusp with the bulb (see SLOW), histogram-coloured and supersampled.
+    let inside = "xmin=-0.1&xmax=0.1&ymin=-0.01&ymax=0.01&max_iter=1000000&color=smooth";
+    let cusp = "center=-0.75,0&zoom=10000&max_iter=1000000";
+    let shapes = [
+        format!("{inside}&width=16000000&height=1"),
+        format!("{inside}&width=1&height=16000000"),
+        format!("{cusp}&width=1000&height=1000&color=histogram"),
+        format!("{cusp}&width=300&height=300&supersample=4"),
+    ];
+    for isolation in ["process", "thread"] {
+        let server = Server::start(&["--isolation", isolation, "--render-timeout", "1"]);
+        for shape in &shapes {
+            let start = Instant::now();
+            let reply = server.get(&format!("/render?{shape}"));
+            let took = start.elapsed();
+            assert_eq!(reply.status, 503, "{isolation} {shape}: {}", reply.text());
+            assert!(
+                took < Duration::from_millis(1500),
+                "{isolation} {shape}: {took:?} for a 1 s deadline"
+            );
+        }
+        let statuses: Vec<String> = server.renders().into_iter().map(|r| r.1).collect();
+        assert_eq!(statuses, ["timeout"; 4], "{isolation}");
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_is_dropped_after_the_write_timeout() {
+    let server = Server::start(&["--write-timeout", "1"]);
     let mut stream = TcpStream::connect(server.addr).unwrap();
-    write!(stream, "GET /render?{SLOW} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    wait_until(Duration::from_secs(30), "the render to start", || {
-        !server.renders().is_empty()
+    // 48 MB of PPM, which the kernel's socket buffers cannot hold; never read.
+    let query = "width=4096&height=4096&max_iter=20&format=ppm";
+    write!(stream, "GET /render?{query} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    wait_until(Duration::from_secs(30), "the render to be logged", || {
+        server.renders().first().is_some_and(|r| r.1 == "ok")
     });
+    let start = Instant::now();
+    wait_until(
+        Duration::from_secs(20),
+        "the worker to drop the connection",
+        || children(server.pid()).is_empty(),
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(
+        server
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("write timeout")),
+        "no write timeout in the log"
+    );
     drop(stream);
-    wait_until(Duration::from_secs(60), "the render to be logged", || {
-        server.renders()[0].1 != "running"
-    });
-    assert_eq!(server.renders()[0].1, "ok");
-    wait_until(Duration::from_secs(20), "the worker to exit", || {
-        children(server.pid()).is_empty()
-    });
-    assert_eq!(server.metric("mandel_workers_failed_total"), 0.0);
 }
 
 #[test]
