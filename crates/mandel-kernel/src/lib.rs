@@ -230,13 +230,9 @@ impl Kernel {
         );
         match self {
             Kernel::Scalar => {
-                let width = u64::from(viewport.width());
                 let mut meter = Meter::new(stop);
-                for (i, count) in (first..).zip(out.iter_mut()) {
-                    let (cx, cy) = (
-                        viewport.cx((i % width) as u32),
-                        viewport.cy((i / width) as u32),
-                    );
+                let points = viewport.span_points(first, out.len());
+                for ((cx, cy), count) in points.zip(out.iter_mut()) {
                     *count = scalar::escape_time_metered(cx, cy, max_iter, &mut meter)?;
                 }
                 Ok(0)

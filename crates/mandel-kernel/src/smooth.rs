@@ -28,14 +28,10 @@ pub fn smooth_span(
             .is_some_and(|end| end <= viewport.pixels()),
         "the span must lie within the viewport"
     );
-    let width = u64::from(viewport.width());
     let mut meter = Meter::new(stop);
     let mut steps = 0;
-    for (i, value) in (first..).zip(out.iter_mut()) {
-        let (cx, cy) = (
-            viewport.cx((i % width) as u32),
-            viewport.cy((i / width) as u32),
-        );
+    let points = viewport.span_points(first, out.len());
+    for ((cx, cy), value) in points.zip(out.iter_mut()) {
         let (v, n) = smooth_count(cx, cy, max_iter, &mut meter)?;
         *value = v.unwrap_or(f64::NAN);
         steps += u64::from(n);

@@ -280,7 +280,7 @@ fn endless_spans() -> Vec<(&'static str, Viewport, u32)> {
     vec![
         // Inside the main cardioid, where every pixel runs to max-iter (without shortcuts).
         ("refilling", view(-0.3, 0.1, -0.2, 0.2, 64, 1), u32::MAX),
-        ("counting", view(-0.3, 0.1, -0.2, 0.2, 1 << 16, 1), 1000),
+        ("counting", view(-0.3, 0.1, -0.2, 0.2, 1 << 22, 1), 1000),
         // (-2 + 1e-10, 0) lies in the set and outside the vectors' safe disc.
         (
             "scalar edge",

@@ -140,6 +140,22 @@ impl Viewport {
     pub fn cy(&self, row: u32) -> f64 {
         f64::from(row) * self.dy + self.bounds.ymin
     }
+    /// The points `(cx, cy)` of the `len` pixels from pixel `first` on, counting row by row
+    /// (pixel `first` is (row, col) = (`first / width`, `first % width`)), in that order.
+    pub(crate) fn span_points(&self, first: u64, len: usize) -> impl Iterator<Item = (f64, f64)> {
+        let width = u64::from(self.width);
+        let (mut row, mut col) = ((first / width) as u32, (first % width) as u32);
+        let mut cy = self.cy(row);
+        (0..len).map(move |_| {
+            let point = (self.cx(col), cy);
+            col += 1;
+            if col == self.width {
+                (row, col) = (row + 1, 0);
+                cy = self.cy(row);
+            }
+            point
+        })
+    }
 }
 
 fn check_finite(name: &'static str, v: f64) -> Result<()> {

@@ -431,10 +431,7 @@ mod tests {
         use mandel_kernel::{Kernel, Viewport};
         // A width that is not a multiple of 8, and rows that do not divide into whole tasks;
         // then rows wide enough to be cut into stretches.
-        for (width, height) in [
-            (1001, 37),
-            (2 * crate::tuning::PIXELS_PER_TASK as u32 + 13, 5),
-        ] {
+        for (width, height) in [(1001, 37), (2 * crate::tuning::WIDE_ROW as u32 + 13, 5)] {
             let params = Params::new(Viewport::seed(width, height).unwrap(), 60).unwrap();
             let (grid, _) = crate::render::render(&params, &Engine::default(), &|_| {}).unwrap();
             let mut expected = Vec::new();

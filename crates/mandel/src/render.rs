@@ -15,7 +15,7 @@ use crate::cancel::Cancel;
 use crate::error::{Error, Field, Result};
 use crate::grid::Grid;
 use crate::process_pool::{self, WorkerCommand};
-use crate::tuning::{AHEAD_PER_THREAD, PIXELS_PER_TASK, SMALL_RENDER};
+use crate::tuning::{AHEAD_PER_THREAD, PIXELS_PER_TASK, SMALL_RENDER, WIDE_ROW};
 
 /// What to render: a pixel grid over the plane, the iteration limit, and the rows wanted.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,15 +183,15 @@ impl Default for Engine {
     }
 }
 
-/// Rows per task for a grid `width` pixels wide (1 for rows of [`PIXELS_PER_TASK`] or more,
-/// which are cut into several tasks).
+/// Rows per task for a grid `width` pixels wide (1 for rows of [`PIXELS_PER_TASK`] or more).
 pub(crate) fn rows_per_task(width: u32) -> usize {
     PIXELS_PER_TASK.div_ceil(width as usize).max(1)
 }
 
-/// How the pixels of a render are cut into tasks: about [`PIXELS_PER_TASK`] each, as several
-/// whole rows of a narrow grid, or as stretches of one row of a wide one, so that neither a
-/// single huge row nor a single huge column makes one task that a pool cannot share out.
+/// How the pixels of a render are cut into tasks: several whole rows of a narrow grid (about
+/// [`PIXELS_PER_TASK`] pixels), one row, or a stretch of [`WIDE_ROW`] pixels of a wider one,
+/// so that neither a single huge row nor a single huge column makes one task that a pool
+/// cannot share out.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Tasks {
     width: u64,
@@ -206,7 +206,7 @@ pub(crate) struct Tasks {
 impl Tasks {
     pub fn new(params: &Params) -> Self {
         let width = u64::from(params.viewport.width());
-        let per_row = width.div_ceil(PIXELS_PER_TASK as u64).max(1);
+        let per_row = width.div_ceil(WIDE_ROW as u64).max(1);
         Tasks {
             width,
             first_row: u64::from(params.rows.start),
@@ -236,8 +236,8 @@ impl Tasks {
                 RowOrder::BottomFirst => r,
                 RowOrder::TopFirst => self.height - 1 - r,
             };
-            let col = c * PIXELS_PER_TASK as u64;
-            let len = (PIXELS_PER_TASK as u64).min(self.width - col);
+            let col = c * WIDE_ROW as u64;
+            let len = (WIDE_ROW as u64).min(self.width - col);
             (row * self.width + col, len)
         } else {
             let (start, end) = match order {
@@ -563,7 +563,7 @@ mod tests {
     #[test]
     fn every_pixel_is_handed_out_once_with_its_counts() {
         // Narrow rows grouped into tasks, and rows wide enough to be cut into stretches.
-        for (width, height) in [(1000, 29), (2 * PIXELS_PER_TASK as u32 + 5, 3)] {
+        for (width, height) in [(1000, 29), (2 * WIDE_ROW as u32 + 5, 3)] {
             let params = Params::new(Viewport::seed(width, height).unwrap(), 50).unwrap();
             assert!(
                 Tasks::new(&params).len() > 3,
@@ -610,7 +610,7 @@ mod tests {
     fn in_order_bands_equal_the_grid_in_either_order() {
         // Narrow rows make one task hold several rows (61 rows do not divide evenly); wide
         // ones are cut into stretches (the last one shorter).
-        let wide = 2 * PIXELS_PER_TASK as u32 + 904;
+        let wide = 2 * WIDE_ROW as u32 + 904;
         for (width, height) in [(700, 61), (wide, 3)] {
             let params = Params::new(Viewport::seed(width, height).unwrap(), 200).unwrap();
             let sequential = Engine::new(Pool::Sequential, Kernel::Scalar);
