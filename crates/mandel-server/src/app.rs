@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::db::{Db, RenderRecord};
 use crate::error::ApiError;
+use crate::log::RenderLog;
 use crate::pages;
 use crate::render_api::{self, RenderRequest, Requester};
 use crate::scoreboard::Scoreboard;
@@ -25,15 +26,17 @@ use crate::scoreboard::Scoreboard;
 const PAGE_DEFAULT: u32 = 20;
 const PAGE_MAX: u32 = 100;
 
-/// Everything one connection's requests share: its own database connection, the scoreboard,
-/// the configuration, and who is at the other end.
+/// Everything one connection's requests share: the way to the render log's writer, a database
+/// connection of its own for reading (opened on the first request that reads), the
+/// scoreboard, the configuration, and who is at the other end.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    db: Mutex<Db>,
+    log: Arc<dyn RenderLog>,
+    db: Mutex<Option<Db>>,
     board: Arc<Scoreboard>,
     config: Arc<Config>,
     client: SocketAddr,
@@ -42,10 +45,16 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn new(db: Db, board: Arc<Scoreboard>, config: Arc<Config>, client: SocketAddr) -> Self {
+    pub fn new(
+        log: Arc<dyn RenderLog>,
+        board: Arc<Scoreboard>,
+        config: Arc<Config>,
+        client: SocketAddr,
+    ) -> Self {
         AppState {
             inner: Arc::new(Inner {
-                db: Mutex::new(db),
+                log,
+                db: Mutex::new(None),
                 board,
                 config,
                 client,
@@ -54,22 +63,32 @@ impl AppState {
         }
     }
 
-    /// Runs `f` with the database on a blocking thread: SQLite calls block, and a render's
-    /// log entries must be written even if the client goes away meanwhile.
+    /// Runs `f` with the reading connection on a blocking thread (SQLite calls block).
     async fn with_db<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Db, &Inner) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let state = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let inner = &*state.inner;
+        self.blocking(move |inner| {
             // A panic while holding the lock cannot leave the connection half-changed
             // (SQLite rolls back), so a poisoned lock is still usable.
-            let db = inner.db.lock().unwrap_or_else(|p| p.into_inner());
-            f(&db, inner)
+            let mut db = inner.db.lock().unwrap_or_else(|p| p.into_inner());
+            if db.is_none() {
+                *db = Some(Db::open(&inner.config.db)?);
+            }
+            f(db.as_ref().expect("just opened"), inner)
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("worker thread: {e}")))?
+    }
+
+    /// Runs `f` on a blocking thread: a render, or anything else that may block.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&state.inner))
+            .await
+            .map_err(|e| ApiError::Internal(format!("worker thread: {e}")))?
     }
 }
 
@@ -161,8 +180,9 @@ async fn render(
     // The render itself runs on this blocking thread (and the library's own thread pool),
     // never on the async runtime's threads.
     let done = state
-        .with_db(move |db, inner| {
-            render_api::run(&req, &who, db, &inner.board, &inner.config.limits, cancel)
+        .blocking(move |inner| {
+            let (log, board, limits) = (&*inner.log, &inner.board, &inner.config.limits);
+            render_api::run(&req, &who, log, board, limits, cancel)
         })
         .await?;
     let headers = [
@@ -315,7 +335,8 @@ mod tests {
         };
         let board = Arc::new(Scoreboard::private(config.max_workers).unwrap());
         let client = "127.0.0.1:4000".parse().unwrap();
-        let state = AppState::new(Db::open(&path).unwrap(), board, Arc::new(config), client);
+        let log = crate::log::LogWriter::start(Db::open(&path).unwrap()).unwrap();
+        let state = AppState::new(Arc::new(log), board, Arc::new(config), client);
         Harness { state, _dir: dir }
     }
 
@@ -418,11 +439,11 @@ mod tests {
             .unwrap();
         assert_eq!(h.send(req).await.0, StatusCode::OK);
         {
-            let db = h.state.inner.db.lock().unwrap();
-            let id = db
-                .begin_render(&crate::db::tests::sample("\"><b>evil</b>"))
+            let log = &h.state.inner.log;
+            let id = log
+                .begin(&crate::db::tests::sample("\"><b>evil</b>"))
                 .unwrap();
-            db.finish_render(
+            log.finish(
                 id,
                 Duration::ZERO,
                 &crate::db::Outcome::Failed("<i>boom</i>".into()),

@@ -16,7 +16,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::log::Entry;
 
 pub use rusqlite::Error;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -115,7 +117,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// A render about to start.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewRender {
     pub client: String,
     pub user_agent: String,
@@ -123,6 +125,7 @@ pub struct NewRender {
     pub width: u32,
     pub height: u32,
     pub max_iter: u32,
+    #[serde(with = "BoundsDef")]
     pub bounds: mandel::Bounds,
     pub colormap: String,
     pub color: String,
@@ -130,8 +133,18 @@ pub struct NewRender {
     pub query: String,
 }
 
+/// [`mandel::Bounds`] as serde sees it (the kernel crate has no dependencies).
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "mandel::Bounds")]
+struct BoundsDef {
+    xmin: f64,
+    xmax: f64,
+    ymin: f64,
+    ymax: f64,
+}
+
 /// How a render ended.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Outcome {
     Ok {
         iterations: u64,
@@ -255,11 +268,13 @@ impl Db {
 
     /// Records a render as `running` and returns its id.
     pub fn begin_render(&self, r: &NewRender) -> Result<i64> {
-        self.conn.execute(
+        // Cached: preparing the statement anew cost as much as running it.
+        self.conn.prepare_cached(
             "INSERT INTO renders (requested_at, client, user_agent, pid, width, height, max_iter,
                  xmin, xmax, ymin, ymax, colormap, color, format, query, status)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'running')",
-            params![
+        )?
+        .execute(params![
                 unix_millis(),
                 r.client,
                 r.user_agent,
@@ -275,8 +290,7 @@ impl Db {
                 r.color,
                 r.format,
                 r.query,
-            ],
-        )?;
+            ])?;
         Ok(self.conn.last_insert_rowid())
     }
 
@@ -291,22 +305,47 @@ impl Db {
             Outcome::Cancelled => ("cancelled", Some("the client went away"), None, None),
             Outcome::Failed(e) => ("failed", Some(e.as_str()), None, None),
         };
-        self.conn.execute(
-            "UPDATE renders SET status = ?2, error = ?3, duration_ms = ?4, iterations = ?5,
-                 bytes = ?6
-             WHERE id = ?1",
-            params![id, status, error, ms, iterations, bytes],
-        )?;
+        self.conn
+            .prepare_cached(
+                "UPDATE renders SET status = ?2, error = ?3, duration_ms = ?4, iterations = ?5,
+                     bytes = ?6
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, status, error, ms, iterations, bytes])?;
         Ok(())
     }
 
-    /// Marks every render still `running` in worker `pid` as failed with `reason`; returns how
-    /// many there were. The supervisor calls it when it reaps a worker that did not end well.
-    pub fn fail_running(&self, pid: u32, reason: &str) -> Result<usize> {
-        self.conn.execute(
-            "UPDATE renders SET status = 'failed', error = ?2 WHERE pid = ?1 AND status = 'running'",
-            params![pid, reason],
-        )
+    /// Applies `entries` in one transaction: the id of each `Begin`'s new render, 0 for a
+    /// `Finish`, how many renders a `Fail` or `Prune` changed; or the entry's own error (the
+    /// others are kept). An error of the transaction itself fails them all.
+    pub fn apply(&self, entries: &[&Entry]) -> Result<Vec<Result<i64>>> {
+        let tx = self.conn.unchecked_transaction()?;
+        let results = entries
+            .iter()
+            .map(|entry| match entry {
+                Entry::Begin(render) => self.begin_render(render),
+                Entry::Finish { id, took, outcome } => {
+                    self.finish_render(*id, *took, outcome).map(|()| 0)
+                }
+                Entry::Fail { ids, reason } => self.fail_renders(ids, reason).map(|n| n as i64),
+                Entry::Prune { age } => self.prune(*age).map(|n| n as i64),
+            })
+            .collect();
+        tx.commit()?;
+        Ok(results)
+    }
+
+    /// Marks the renders `ids` failed with `reason` where they are still `running`; returns
+    /// how many were.
+    pub fn fail_renders(&self, ids: &[i64], reason: &str) -> Result<usize> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE renders SET status = 'failed', error = ?2 WHERE id = ?1 AND status = 'running'",
+        )?;
+        let mut failed = 0;
+        for &id in ids {
+            failed += stmt.execute(params![id, reason])?;
+        }
+        Ok(failed)
     }
 
     /// Marks renders left `running` by an earlier server (one that was killed) as failed, so
@@ -384,7 +423,9 @@ impl Db {
 
     /// A cheap query that proves the file is readable (for `/healthz`).
     pub fn ping(&self) -> Result<()> {
-        self.conn.query_row("SELECT 1", [], |_| Ok(()))
+        self.conn
+            .prepare_cached("SELECT 1")?
+            .query_row([], |_| Ok(()))
     }
 }
 
@@ -460,7 +501,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn only_the_reaped_workers_running_renders_are_failed() {
+    fn only_the_dead_workers_running_renders_are_failed() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("m.db")).unwrap();
         let mine = db.begin_render(&sample("a")).unwrap();
@@ -473,7 +514,12 @@ pub(crate) mod tests {
                 ..sample("c")
             })
             .unwrap();
-        assert_eq!(db.fail_running(4242, "killed by signal 9").unwrap(), 1);
+        assert_eq!(
+            db.fail_renders(&[mine, done], "killed by signal 9")
+                .unwrap(),
+            1,
+            "a render already ended keeps its outcome"
+        );
         let status = |id| db.get(id).unwrap().unwrap().status;
         assert_eq!(status(mine), "failed");
         assert_eq!(status(done), "timeout");

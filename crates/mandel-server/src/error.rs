@@ -95,6 +95,12 @@ impl From<mandel::Error> for ApiError {
     }
 }
 
+impl From<crate::log::Error> for ApiError {
+    fn from(e: crate::log::Error) -> Self {
+        ApiError::Internal(format!("render log: {e}"))
+    }
+}
+
 impl From<crate::db::Error> for ApiError {
     fn from(e: crate::db::Error) -> Self {
         ApiError::Internal(format!("database: {e}"))

@@ -14,6 +14,7 @@ pub mod config;
 mod connection;
 pub mod db;
 pub mod error;
+pub mod log;
 pub mod pages;
 pub mod render_api;
 pub mod scoreboard;
@@ -24,11 +25,12 @@ pub mod worker;
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::{Config, Isolation, Limits};
 use db::Db;
+use log::LogWriter;
 use scoreboard::Scoreboard;
 
 /// After an accept error (out of descriptors, say), both isolations wait this long before
@@ -103,8 +105,8 @@ async fn run(config: Config, worker: WorkerCommand) -> Result<(), ServeError> {
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal()?;
     let config = Arc::new(config);
-    let db = Arc::new(Mutex::new(db));
-    let maintenance = tokio::spawn(prune_log(db.clone(), config.log_retention));
+    let log = LogWriter::start(db)?;
+    let maintenance = tokio::spawn(prune_log(log.clone(), config.log_retention));
     tracing::info!(
         isolation = config.isolation.name(),
         max_workers = config.max_workers,
@@ -119,13 +121,13 @@ async fn run(config: Config, worker: WorkerCommand) -> Result<(), ServeError> {
                 board: Arc::new(board),
                 board_file,
                 worker,
-                db,
+                log,
             };
             supervisor.run(listener, shutdown).await?;
         }
         Isolation::Thread => {
             let board = Arc::new(Scoreboard::private(config.max_workers)?);
-            threads::run(config, board, listener, shutdown).await?;
+            threads::run(config, board, log, listener, shutdown).await?;
         }
     }
     maintenance.abort();
@@ -134,21 +136,19 @@ async fn run(config: Config, worker: WorkerCommand) -> Result<(), ServeError> {
 }
 
 /// Deletes renders older than `retention` from the log, at start and every [`PRUNE_EVERY`].
-async fn prune_log(db: Arc<Mutex<Db>>, retention: Duration) {
+async fn prune_log(log: LogWriter, retention: Duration) {
     let mut every = tokio::time::interval(PRUNE_EVERY);
     loop {
         every.tick().await;
-        let db = db.clone();
-        let pruned = tokio::task::spawn_blocking(move || {
-            let db = db.lock().unwrap_or_else(|p| p.into_inner());
-            db.prune(retention)
-        })
-        .await;
-        match pruned {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        log.submit(log::Entry::Prune { age: retention }, move |answer| {
+            let _ = tx.send(answer);
+        });
+        match rx.await {
             Ok(Ok(0)) => {}
             Ok(Ok(n)) => tracing::info!("deleted {n} render(s) older than {retention:?}"),
             Ok(Err(e)) => tracing::error!("pruning the log: {e}"),
-            Err(e) => tracing::error!("pruning the log: {e}"),
+            Err(_) => return,
         }
     }
 }

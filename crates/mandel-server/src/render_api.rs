@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use mandel::{Cancel, Format, Job, Pool};
 
 use crate::config::Limits;
-use crate::db::{Db, NewRender, Outcome};
+use crate::db::{NewRender, Outcome};
 use crate::error::ApiError;
+use crate::log::RenderLog;
 use crate::scoreboard::Scoreboard;
 
 /// A validated `/render` request: the library's job, which the query describes in the job's
@@ -97,12 +98,12 @@ pub struct Rendered {
 pub fn run(
     req: &RenderRequest,
     who: &Requester,
-    db: &Db,
+    log: &dyn RenderLog,
     board: &Scoreboard,
     limits: &Limits,
     cancel: Cancel,
 ) -> Result<Rendered, ApiError> {
-    run_with(req, who, db, board, limits, cancel, &compute)
+    run_with(req, who, log, board, limits, cancel, &compute)
 }
 
 /// Computes a job's body: the encoded picture and its iteration count.
@@ -113,14 +114,14 @@ type Compute = dyn Fn(&Job) -> mandel::Result<(Vec<u8>, u64)>;
 fn run_with(
     req: &RenderRequest,
     who: &Requester,
-    db: &Db,
+    log: &dyn RenderLog,
     board: &Scoreboard,
     limits: &Limits,
     cancel: Cancel,
     compute: &Compute,
 ) -> Result<Rendered, ApiError> {
     let job = &req.job;
-    let id = db.begin_render(&NewRender {
+    let id = log.begin(&NewRender {
         client: who.client.clone(),
         user_agent: who.user_agent.clone(),
         pid: std::process::id(),
@@ -172,7 +173,7 @@ fn run_with(
         }
     };
     // Committed before the response is sent: a client that got its 200 finds it logged.
-    db.finish_render(id, took, &outcome)?;
+    log.finish(id, took, &outcome)?;
     if answer.is_ok() {
         board.observe_render(took);
     }
@@ -189,6 +190,7 @@ fn compute(job: &Job) -> mandel::Result<(Vec<u8>, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Db;
 
     fn parse(q: &str) -> Result<RenderRequest, ApiError> {
         let pairs: Vec<(String, String)> =
@@ -279,9 +281,10 @@ mod tests {
         assert!(parse("width=4096&height=4096&max_iter=1000000").is_ok());
     }
 
-    fn logged(status: &str, compute: &Compute, cancel: Cancel) -> (ApiError, Db) {
+    fn logged(status: &str, compute: &Compute, cancel: Cancel) -> ApiError {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("m.db")).unwrap();
+        let path = dir.path().join("m.db");
+        let log = crate::log::LogWriter::start(Db::open(&path).unwrap()).unwrap();
         let board = Scoreboard::private(1).unwrap();
         let who = Requester {
             client: "127.0.0.1:1".into(),
@@ -289,16 +292,16 @@ mod tests {
         };
         let req = parse("width=4&height=4").unwrap();
         let limits = Limits::default();
-        let err = run_with(&req, &who, &db, &board, &limits, cancel, compute).unwrap_err();
-        let row = db.latest(1, None).unwrap().remove(0);
+        let err = run_with(&req, &who, &log, &board, &limits, cancel, compute).unwrap_err();
+        let row = Db::open(&path).unwrap().latest(1, None).unwrap().remove(0);
         assert_eq!(row.status, status);
         assert_eq!(board.renders_in_flight.load(Relaxed), 0);
-        (err, db)
+        err
     }
 
     #[test]
     fn a_panicking_render_is_a_500_that_tells_nothing_and_is_logged_failed() {
-        let (err, _db) = logged(
+        let err = logged(
             "failed",
             &|_| panic!("secret detail of the panic"),
             Cancel::new(),
@@ -316,7 +319,7 @@ mod tests {
     fn a_cancelled_render_is_logged_cancelled() {
         let cancel = Cancel::new();
         cancel.cancel();
-        let (err, _db) = logged("cancelled", &compute, cancel);
+        let err = logged("cancelled", &compute, cancel);
         assert!(matches!(err, ApiError::Cancelled), "{err}");
     }
 

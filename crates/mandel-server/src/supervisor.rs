@@ -2,20 +2,26 @@
 //! describes. Each accepted connection goes to a new worker process; the supervisor closes its
 //! copy, goes back to waiting on accept and on child exits at once, stops accepting while the
 //! cap of workers is alive and resumes when one ends, and reaps every child.
+//!
+//! The supervisor also relays each worker's render-log entries to the one log writer
+//! ([`crate::log`]): a worker's standard output is a socket to its supervisor, on which it
+//! sends an entry per line and reads the answer. So the supervisor knows the renders each
+//! worker has in flight, and marks them failed if the worker dies.
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
 
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream, UnixStream};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
-use crate::db::Db;
+use crate::log::{Answer, Entry, LogWriter};
 use crate::scoreboard::Scoreboard;
 use crate::{ACCEPT_BACKOFF, ServeError, WorkerCommand};
 
@@ -24,7 +30,7 @@ pub struct Supervisor {
     pub board: Arc<Scoreboard>,
     pub board_file: File,
     pub worker: WorkerCommand,
-    pub db: Arc<Mutex<Db>>,
+    pub log: LogWriter,
 }
 
 impl Supervisor {
@@ -115,7 +121,8 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Starts a worker for `stream` and a task that reaps it. Returns its pid.
+    /// Starts a worker for `stream` and a task that relays its log entries and reaps it.
+    /// Returns its pid.
     fn spawn(
         &self,
         stream: TcpStream,
@@ -124,20 +131,29 @@ impl Supervisor {
         signals: &watch::Sender<i32>,
     ) -> std::io::Result<u32> {
         let socket = OwnedFd::from(stream.into_std()?);
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
+        ours.set_nonblocking(true)?;
+        let log_socket = UnixStream::from_std(ours)?;
         let board = self.board_file.as_raw_fd().to_string();
         let mut cmd = tokio::process::Command::new(&self.worker.program);
         cmd.args(&self.worker.args)
             .args([board.as_str(), config_json])
             .stdin(Stdio::from(socket))
-            .stdout(Stdio::null())
+            .stdout(Stdio::from(OwnedFd::from(theirs)))
             .kill_on_drop(false);
         let mut child = cmd.spawn()?;
-        // The supervisor's copy of the connection goes with `cmd`: only the worker holds it.
+        // The supervisor's copies of the connection and of the worker's end of the log
+        // socket go with `cmd`: only the worker holds them.
         drop(cmd);
         let pid = child.id().expect("a child just spawned has a pid");
         let exits = exits.clone();
         let mut signals = signals.subscribe();
+        let log = self.log.clone();
         tokio::spawn(async move {
+            let (reader, mut writer) = log_socket.into_split();
+            let mut lines = BufReader::new(reader).lines();
+            let mut log_open = true;
+            let mut in_flight = Vec::new();
             // `wait` reaps the child: it never lingers as a zombie.
             let status = loop {
                 tokio::select! {
@@ -150,42 +166,84 @@ impl Supervisor {
                             unsafe { libc::kill(pid as i32, sig) };
                         }
                     }
+                    // (Cancel-safe: a line half read stays buffered for the next call.)
+                    line = lines.next_line(), if log_open => match line {
+                        Ok(Some(line)) => {
+                            let answer = relay(&log, &line, &mut in_flight).await;
+                            let mut answer = serde_json::to_string(&answer)
+                                .expect("an answer serialises");
+                            answer.push('\n');
+                            // A worker that died before reading it is reaped below.
+                            let _ = writer.write_all(answer.as_bytes()).await;
+                        }
+                        _ => log_open = false,
+                    },
                 }
             };
             let status = status.unwrap_or_else(|e| {
                 tracing::error!(pid, "waiting for a worker: {e}");
-                // Counted as a failure (exit status 1), so its renders are marked failed.
+                // Counted as a failure (exit status 1).
                 ExitStatus::from_raw(1 << 8)
             });
+            if !in_flight.is_empty() {
+                let reason = describe_exit(pid, status);
+                let n = in_flight.len();
+                tracing::warn!(pid, "{reason}: marking its {n} running render(s) failed");
+                log.submit(
+                    Entry::Fail {
+                        ids: in_flight,
+                        reason,
+                    },
+                    move |answer| {
+                        if let Err(e) = answer {
+                            tracing::error!(pid, "cannot mark its renders failed: {e}");
+                        }
+                    },
+                );
+            }
             let _ = exits.send((pid, status));
         });
         Ok(pid)
     }
 
-    /// Bookkeeping for a reaped worker; renders a failed worker left running are marked
-    /// failed in the log.
+    /// Bookkeeping for a reaped worker.
     async fn reaped(&self, pid: u32, status: ExitStatus) {
         self.board.workers_busy.fetch_sub(1, Relaxed);
-        if status.success() {
-            return;
-        }
-        self.board.workers_failed.fetch_add(1, Relaxed);
-        let reason = match status.signal() {
-            Some(sig) => format!("worker {pid} was killed by signal {sig}"),
-            None => format!("worker {pid} exited with {status}"),
-        };
-        tracing::warn!(pid, "{reason}");
-        let db = self.db.clone();
-        let marked = tokio::task::spawn_blocking(move || {
-            let db = db.lock().unwrap_or_else(|p| p.into_inner());
-            db.fail_running(pid, &reason)
-        })
-        .await;
-        match marked {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::warn!(pid, "marked {n} running render(s) failed"),
-            Ok(Err(e)) => tracing::error!(pid, "cannot mark its renders failed: {e}"),
-            Err(e) => tracing::error!(pid, "cannot mark its renders failed: {e}"),
+        if !status.success() {
+            self.board.workers_failed.fetch_add(1, Relaxed);
+            tracing::warn!(pid, "{}", describe_exit(pid, status));
         }
     }
+}
+
+fn describe_exit(pid: u32, status: ExitStatus) -> String {
+    match status.signal() {
+        Some(sig) => format!("worker {pid} was killed by signal {sig}"),
+        None => format!("worker {pid} exited with {status}"),
+    }
+}
+
+/// Passes one line from a worker, a render's `Begin` or `Finish`, to the log writer and
+/// returns its answer, keeping `in_flight` (the renders begun and not finished) up to date.
+async fn relay(log: &LogWriter, line: &str, in_flight: &mut Vec<i64>) -> Answer {
+    let entry: Entry = serde_json::from_str(line).map_err(|e| format!("a bad entry: {e}"))?;
+    let finishing = match &entry {
+        Entry::Begin(_) => None,
+        Entry::Finish { id, .. } => Some(*id),
+        // Only the supervisor fails or prunes renders.
+        _ => return Err("a worker may only begin and finish renders".into()),
+    };
+    let (tx, rx) = oneshot::channel();
+    log.submit(entry, move |answer| {
+        let _ = tx.send(answer);
+    });
+    let answer = rx
+        .await
+        .unwrap_or_else(|_| Err("the log writer has stopped".into()));
+    match (finishing, &answer) {
+        (None, Ok(id)) => in_flight.push(*id),
+        (Some(id), Ok(_)) => in_flight.retain(|&i| i != id),
+        _ => {}
+    }
+    answer
 }

@@ -10,12 +10,13 @@ use tokio::sync::{Semaphore, watch};
 use crate::ServeError;
 use crate::app::{AppState, app};
 use crate::config::Config;
-use crate::db::Db;
+use crate::log::{LogWriter, RenderLog};
 use crate::scoreboard::Scoreboard;
 
 pub async fn run(
     config: Arc<Config>,
     board: Arc<Scoreboard>,
+    log: LogWriter,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServeError> {
@@ -51,21 +52,15 @@ pub async fn run(
         board.connections_accepted.fetch_add(1, Relaxed);
         board.workers_busy.fetch_add(1, Relaxed);
         let (config, board, mut stop) = (config.clone(), board.clone(), stop.subscribe());
+        let log: Arc<dyn RenderLog> = Arc::new(log.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            let path = config.db.clone();
-            match tokio::task::spawn_blocking(move || Db::open(&path)).await {
-                Ok(Ok(db)) => {
-                    let (header, write) = (config.header_timeout, config.write_timeout);
-                    let state = AppState::new(db, board.clone(), config, client);
-                    let stopped = async move {
-                        let _ = stop.wait_for(|&stopped| stopped).await;
-                    };
-                    crate::connection::serve(stream, app(state), header, write, stopped).await;
-                }
-                Ok(Err(e)) => tracing::error!(%client, "database: {e}"),
-                Err(e) => tracing::error!(%client, "database: {e}"),
-            }
+            let (header, write) = (config.header_timeout, config.write_timeout);
+            let state = AppState::new(log, board.clone(), config, client);
+            let stopped = async move {
+                let _ = stop.wait_for(|&stopped| stopped).await;
+            };
+            crate::connection::serve(stream, app(state), header, write, stopped).await;
             board.workers_busy.fetch_sub(1, Relaxed);
         });
     }

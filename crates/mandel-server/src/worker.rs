@@ -1,18 +1,19 @@
 //! A worker process: serves the one connection its supervisor accepted, then exits.
 //!
 //! The supervisor starts `mandel serve-connection BOARD_FD CONFIG` with the connection as
-//! standard input and the scoreboard inherited as descriptor BOARD_FD. Before anything else
-//! the worker maps the board and closes every descriptor it inherited beyond 0-2 (the board's,
-//! and the supervisor's listener, had it leaked), then opens its own database connection and
-//! serves.
+//! standard input, a socket to the supervisor's log relay as standard output, and the
+//! scoreboard inherited as descriptor BOARD_FD. Before anything else the worker maps the board
+//! and closes every descriptor it inherited beyond 0-2 (the board's, and the supervisor's
+//! listener, had it leaked), then serves. It logs renders through the supervisor, and opens a
+//! database connection of its own only to read (the pages, `/renders`).
 
-use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 
 use crate::ServeError;
 use crate::app::{AppState, app};
 use crate::config::Config;
-use crate::db::Db;
+use crate::log::LogClient;
 use crate::scoreboard::Scoreboard;
 
 pub fn main(board_fd: i32, config_json: &str) -> Result<(), ServeError> {
@@ -40,20 +41,15 @@ pub fn main(board_fd: i32, config_json: &str) -> Result<(), ServeError> {
         ))
     })?;
     socket.set_nonblocking(true)?;
+    let log = LogClient::new(log_socket()?)?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let render_timeout = config.limits.render_timeout;
     runtime.block_on(async move {
-        let db = tokio::task::spawn_blocking({
-            let path = config.db.clone();
-            move || Db::open(&path)
-        })
-        .await
-        .map_err(|e| ServeError::Setup(e.to_string()))??;
         let (header_timeout, write_timeout) = (config.header_timeout, config.write_timeout);
-        let state = AppState::new(db, Arc::new(board), Arc::new(config), client);
+        let state = AppState::new(Arc::new(log), Arc::new(board), Arc::new(config), client);
         let stream = tokio::net::TcpStream::from_std(socket)?;
         let shutdown = crate::shutdown_signal()?;
         crate::connection::serve(stream, app(state), header_timeout, write_timeout, shutdown).await;
@@ -64,6 +60,33 @@ pub fn main(board_fd: i32, config_json: &str) -> Result<(), ServeError> {
     // instead has its running renders marked failed by the supervisor).
     runtime.shutdown_timeout(render_timeout + std::time::Duration::from_secs(5));
     Ok(())
+}
+
+/// The socket to the supervisor's log relay, which standard output is: moved to a descriptor
+/// of its own, with standard output pointed at /dev/null, so that nothing printed by mistake
+/// can garble the log's protocol.
+fn log_socket() -> Result<std::os::unix::net::UnixStream, ServeError> {
+    let setup = |e: std::io::Error| ServeError::Setup(format!("serve-connection: log socket: {e}"));
+    // SAFETY: descriptor 1 is open for the whole process; it is only duplicated here.
+    let socket = unsafe { BorrowedFd::borrow_raw(1) }
+        .try_clone_to_owned()
+        .map_err(setup)?;
+    let socket = std::os::unix::net::UnixStream::from(socket);
+    socket.peer_addr().map_err(|e| {
+        ServeError::Setup(format!(
+            "serve-connection: standard output is not the supervisor's socket: {e}"
+        ))
+    })?;
+    let null = std::fs::File::options()
+        .write(true)
+        .open("/dev/null")
+        .map_err(setup)?;
+    // SAFETY: dup2 takes two descriptors this process holds; it replaces descriptor 1,
+    // which nothing in the process owns (the socket is the duplicate above).
+    if unsafe { libc::dup2(null.as_raw_fd(), 1) } < 0 {
+        return Err(setup(std::io::Error::last_os_error()));
+    }
+    Ok(socket)
 }
 
 /// Closes every descriptor above 2 (standard input is the connection): a worker must hold

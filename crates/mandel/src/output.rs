@@ -163,6 +163,7 @@ pub(crate) fn write_picture(
             let mut encoder = png::Encoder::new(&mut out, width, height);
             encoder.set_color(png::ColorType::Rgb);
             encoder.set_depth(png::BitDepth::Eight);
+            encoder.set_compression(png::Compression::Fast);
             if let Some(text) = params {
                 encoder
                     .add_text_chunk(PARAMS_KEYWORD.into(), text.into())
