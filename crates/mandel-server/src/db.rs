@@ -268,13 +268,35 @@ impl Db {
 
     /// Records a render as `running` and returns its id.
     pub fn begin_render(&self, r: &NewRender) -> Result<i64> {
+        let id = self.next_id()?;
+        self.begin_render_as(id, r)?;
+        Ok(id)
+    }
+
+    /// The id the next render gets: one past the largest in the log, or past the number of
+    /// renders ever logged if that is more (ids are numbered 1, 2, ... so this does not give
+    /// an id again even after retention deleted every render).
+    pub fn next_id(&self) -> Result<i64> {
+        self.conn.query_row(
+            "SELECT max(coalesce((SELECT max(id) FROM renders), 0),
+                        coalesce((SELECT sum(renders) FROM daily_totals), 0))
+                    + 1",
+            [],
+            |r| r.get(0),
+        )
+    }
+
+    /// Records a render as `running` with the id `id`.
+    pub fn begin_render_as(&self, id: i64, r: &NewRender) -> Result<()> {
         // Cached: preparing the statement anew cost as much as running it.
-        self.conn.prepare_cached(
-            "INSERT INTO renders (requested_at, client, user_agent, pid, width, height, max_iter,
-                 xmin, xmax, ymin, ymax, colormap, color, format, query, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'running')",
-        )?
-        .execute(params![
+        self.conn
+            .prepare_cached(
+                "INSERT INTO renders (id, requested_at, client, user_agent, pid, width, height,
+                 max_iter, xmin, xmax, ymin, ymax, colormap, color, format, query, status)
+             VALUES (?16, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                 'running')",
+            )?
+            .execute(params![
                 unix_millis(),
                 r.client,
                 r.user_agent,
@@ -290,8 +312,9 @@ impl Db {
                 r.color,
                 r.format,
                 r.query,
+                id,
             ])?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(())
     }
 
     /// Records how render `id` ended.
@@ -305,13 +328,18 @@ impl Db {
             Outcome::Cancelled => ("cancelled", Some("the client went away"), None, None),
             Outcome::Failed(e) => ("failed", Some(e.as_str()), None, None),
         };
-        self.conn
+        let updated = self
+            .conn
             .prepare_cached(
                 "UPDATE renders SET status = ?2, error = ?3, duration_ms = ?4, iterations = ?5,
                      bytes = ?6
                  WHERE id = ?1",
             )?
             .execute(params![id, status, error, ms, iterations, bytes])?;
+        if updated == 0 {
+            // Its beginning failed to be logged (see `log`): the failure surfaces here.
+            return Err(Error::QueryReturnedNoRows);
+        }
         Ok(())
     }
 
@@ -323,7 +351,7 @@ impl Db {
         let results = entries
             .iter()
             .map(|entry| match entry {
-                Entry::Begin(render) => self.begin_render(render),
+                Entry::Begin { id, render } => self.begin_render_as(*id, render).map(|()| 0),
                 Entry::Finish { id, took, outcome } => {
                     self.finish_render(*id, *took, outcome).map(|()| 0)
                 }

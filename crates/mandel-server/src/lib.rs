@@ -56,6 +56,8 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error("database: {0}")]
     Sql(#[from] db::Error),
+    #[error("render log: {0}")]
+    Log(#[from] log::Error),
 }
 
 impl ServeError {

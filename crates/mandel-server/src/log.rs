@@ -11,14 +11,21 @@
 //!
 //! The writer is reached through [`RenderLog`]: in the server process a [`LogWriter`]
 //! handle; in a worker process a [`LogClient`], which sends each entry to its supervisor
-//! over a socket (the worker's standard output) and waits for the answer, which the
-//! supervisor sends once the entry is committed. So a client that got its 200 finds its
-//! render logged `ok` even if the whole server is killed the moment after.
+//! over a socket (the worker's standard output) and waits for the answer.
+//!
+//! A render's end is answered once it is committed: a client that got its 200 finds its
+//! render logged `ok` even if the whole server is killed the moment after. Its beginning is
+//! answered at once, with the id the writer will give it (the writer is the database's only
+//! writer, so it numbers renders itself), and committed with the next batch, usually while
+//! the render runs: a render costs one wait for a commit, not two, and a small render's two
+//! entries often share one transaction. If a worker process dies mid-render, the
+//! supervisor's entry that fails it follows its beginning through the same queue.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -40,34 +47,43 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Where renders are logged: as `running` before they start (the id returned), then with
-/// their outcome. Both return once the entry is committed.
+/// Where renders are logged: as `running` before they start, then with their outcome.
 pub trait RenderLog: Send + Sync {
+    /// The render's id, at once; the entry is committed with the writer's next batch.
     fn begin(&self, render: &NewRender) -> Result<i64>;
+    /// Returns once the outcome is committed (and fails if the beginning could not be).
     fn finish(&self, id: i64, took: Duration, outcome: &Outcome) -> Result<()>;
 }
 
-/// One entry for the writer.
+/// What a worker process asks of its supervisor, a line of JSON each: [`RenderLog`]'s calls.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Entry {
+pub enum Request {
     Begin(NewRender),
     Finish {
         id: i64,
         took: Duration,
         outcome: Outcome,
     },
-    /// Renders still `running` that a worker left behind when it died.
-    Fail {
-        ids: Vec<i64>,
-        reason: String,
-    },
-    /// Deletes the renders older than `age` (answers how many).
-    Prune {
-        age: Duration,
-    },
 }
 
-/// What the writer answers: the new id for `Begin`, how many for `Fail` and `Prune`.
+/// One entry for the writer.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A render starting, with the id the writer numbered it with.
+    Begin { id: i64, render: NewRender },
+    Finish {
+        id: i64,
+        took: Duration,
+        outcome: Outcome,
+    },
+    /// Renders still `running` that a worker left behind when it died.
+    Fail { ids: Vec<i64>, reason: String },
+    /// Deletes the renders older than `age` (answers how many).
+    Prune { age: Duration },
+}
+
+/// What the writer answers: how many renders a `Fail` or `Prune` changed, 0 otherwise; or
+/// why the entry failed. (Over the socket: the id for a `Begin`.)
 pub type Answer = std::result::Result<i64, String>;
 
 type Pending = (Entry, Box<dyn FnOnce(Answer) + Send>);
@@ -77,16 +93,20 @@ type Pending = (Entry, Box<dyn FnOnce(Answer) + Send>);
 #[derive(Clone)]
 pub struct LogWriter {
     tx: mpsc::Sender<Pending>,
+    /// The next render's id.
+    next_id: Arc<AtomicI64>,
 }
 
 impl LogWriter {
-    /// Starts the writer thread on `db`.
-    pub fn start(db: Db) -> std::io::Result<Self> {
+    /// Starts the writer thread on `db`, which no other process writes while it runs.
+    pub fn start(db: Db) -> Result<Self> {
+        let next_id = Arc::new(AtomicI64::new(db.next_id()?));
         let (tx, rx) = mpsc::channel::<Pending>();
         std::thread::Builder::new()
             .name("mandel-log".into())
-            .spawn(move || write_batches(&db, &rx))?;
-        Ok(LogWriter { tx })
+            .spawn(move || write_batches(&db, &rx))
+            .map_err(|e| Error::Writer(format!("cannot start: {e}")))?;
+        Ok(LogWriter { tx, next_id })
     }
 
     /// Queues `entry`; `answer` is called from the writer thread once it is committed (or
@@ -111,7 +131,15 @@ impl LogWriter {
 
 impl RenderLog for LogWriter {
     fn begin(&self, render: &NewRender) -> Result<i64> {
-        self.write(Entry::Begin(render.clone()))
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let render = render.clone();
+        // An entry that fails is reported by the render's `finish`, which finds no row.
+        self.submit(Entry::Begin { id, render }, move |answer| {
+            if let Err(e) = answer {
+                tracing::error!("logging render {id}: {e}");
+            }
+        });
+        Ok(id)
     }
 
     fn finish(&self, id: i64, took: Duration, outcome: &Outcome) -> Result<()> {
@@ -162,9 +190,9 @@ impl LogClient {
         })
     }
 
-    fn write(&self, entry: &Entry) -> Result<i64> {
+    fn write(&self, request: &Request) -> Result<i64> {
         let broken = |e: std::io::Error| Error::Writer(format!("the supervisor: {e}"));
-        let mut line = serde_json::to_string(entry).map_err(|e| Error::Writer(e.to_string()))?;
+        let mut line = serde_json::to_string(request).map_err(|e| Error::Writer(e.to_string()))?;
         line.push('\n');
         let mut guard = self.stream.lock().unwrap_or_else(|p| p.into_inner());
         let (reader, writer) = &mut *guard;
@@ -181,12 +209,12 @@ impl LogClient {
 
 impl RenderLog for LogClient {
     fn begin(&self, render: &NewRender) -> Result<i64> {
-        self.write(&Entry::Begin(render.clone()))
+        self.write(&Request::Begin(render.clone()))
     }
 
     fn finish(&self, id: i64, took: Duration, outcome: &Outcome) -> Result<()> {
         let outcome = outcome.clone();
-        self.write(&Entry::Finish { id, took, outcome }).map(drop)
+        self.write(&Request::Finish { id, took, outcome }).map(drop)
     }
 }
 
@@ -228,6 +256,18 @@ mod tests {
     }
 
     #[test]
+    fn a_render_whose_beginning_was_not_logged_cannot_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = LogWriter::start(Db::open(&dir.path().join("m.db")).unwrap()).unwrap();
+        let id = writer.begin(&sample("a")).unwrap();
+        let err = writer.finish(id + 1, Duration::ZERO, &Outcome::Timeout);
+        assert!(err.is_err(), "{err:?}");
+        writer
+            .finish(id, Duration::ZERO, &Outcome::Timeout)
+            .unwrap();
+    }
+
+    #[test]
     fn a_client_talks_to_the_writer_through_a_socket() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.db");
@@ -237,8 +277,13 @@ mod tests {
         let relay = std::thread::spawn(move || {
             let mut out = theirs.try_clone().unwrap();
             for line in BufReader::new(theirs).lines() {
-                let entry: Entry = serde_json::from_str(&line.unwrap()).unwrap();
-                let answer = writer.write(entry).map_err(|e| e.to_string());
+                let answer = match serde_json::from_str(&line.unwrap()).unwrap() {
+                    Request::Begin(render) => writer.begin(&render),
+                    Request::Finish { id, took, outcome } => {
+                        writer.finish(id, took, &outcome).map(|()| 0)
+                    }
+                };
+                let answer = answer.map_err(|e| e.to_string());
                 writeln!(out, "{}", serde_json::to_string(&answer).unwrap()).unwrap();
             }
         });

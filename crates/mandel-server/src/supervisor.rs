@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
-use crate::log::{Answer, Entry, LogWriter};
+use crate::log::{Answer, Entry, LogWriter, RenderLog, Request};
 use crate::scoreboard::Scoreboard;
 use crate::{ACCEPT_BACKOFF, ServeError, WorkerCommand};
 
@@ -226,24 +226,26 @@ fn describe_exit(pid: u32, status: ExitStatus) -> String {
 /// Passes one line from a worker, a render's `Begin` or `Finish`, to the log writer and
 /// returns its answer, keeping `in_flight` (the renders begun and not finished) up to date.
 async fn relay(log: &LogWriter, line: &str, in_flight: &mut Vec<i64>) -> Answer {
-    let entry: Entry = serde_json::from_str(line).map_err(|e| format!("a bad entry: {e}"))?;
-    let finishing = match &entry {
-        Entry::Begin(_) => None,
-        Entry::Finish { id, .. } => Some(*id),
-        // Only the supervisor fails or prunes renders.
-        _ => return Err("a worker may only begin and finish renders".into()),
-    };
-    let (tx, rx) = oneshot::channel();
-    log.submit(entry, move |answer| {
-        let _ = tx.send(answer);
-    });
-    let answer = rx
-        .await
-        .unwrap_or_else(|_| Err("the log writer has stopped".into()));
-    match (finishing, &answer) {
-        (None, Ok(id)) => in_flight.push(*id),
-        (Some(id), Ok(_)) => in_flight.retain(|&i| i != id),
-        _ => {}
+    let request: Request = serde_json::from_str(line).map_err(|e| format!("a bad request: {e}"))?;
+    match request {
+        // Answered at once (see `log`).
+        Request::Begin(render) => {
+            let id = log.begin(&render).map_err(|e| e.to_string())?;
+            in_flight.push(id);
+            Ok(id)
+        }
+        Request::Finish { id, took, outcome } => {
+            let (tx, rx) = oneshot::channel();
+            log.submit(Entry::Finish { id, took, outcome }, move |answer| {
+                let _ = tx.send(answer);
+            });
+            let answer = rx
+                .await
+                .unwrap_or_else(|_| Err("the log writer has stopped".into()));
+            if answer.is_ok() {
+                in_flight.retain(|&i| i != id);
+            }
+            answer
+        }
     }
-    answer
 }
