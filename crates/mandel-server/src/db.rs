@@ -89,8 +89,9 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO renders_v2 SELECT * FROM renders;
     DROP TABLE renders;
     ALTER TABLE renders_v2 RENAME TO renders;
+    -- (No index of running renders by pid any more: renders a dead worker left are failed by
+    -- id, and each render paid for two writes to that index.)
     CREATE INDEX renders_by_time ON renders (requested_at);
-    CREATE INDEX renders_running ON renders (pid) WHERE status = 'running';
 
     CREATE TABLE daily_totals (
         day         TEXT    PRIMARY KEY,         -- UTC, YYYY-MM-DD

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use colorgrad::{Color, Gradient, GradientBuilder, LinearGradient};
 
@@ -60,8 +61,25 @@ impl Colormap {
     /// A 256-entry lookup table, as matplotlib quantises its colormaps.
     pub fn lut(self) -> Lut {
         let mut table = [[0u8; 3]; 256];
-        table.copy_from_slice(&self.lut_n(256));
+        table.copy_from_slice(self.cached_lut(256));
         Lut(table)
+    }
+
+    /// `lut_n(n)` for the picture's two table sizes (256 and [`FINE_LUT`]), computed once per
+    /// colormap: a small render spent more time sampling gradients than colouring.
+    pub(crate) fn cached_lut(self, n: usize) -> &'static [[u8; 3]] {
+        static TABLES: [[OnceLock<Vec<[u8; 3]>>; 2]; Colormap::ALL.len()] =
+            [const { [const { OnceLock::new() }, const { OnceLock::new() }] }; 8];
+        let which = match n {
+            256 => 0,
+            FINE_LUT => 1,
+            _ => panic!("no cached table of {n} colours"),
+        };
+        let index = Colormap::ALL
+            .iter()
+            .position(|&c| c == self)
+            .expect("listed");
+        TABLES[index][which].get_or_init(|| self.lut_n(n))
     }
 
     /// `n` colours evenly spaced along the colormap, first to last.
@@ -167,6 +185,9 @@ impl FromStr for Colormap {
             })
     }
 }
+
+/// Colours in the fine table that smooth, histogram and cycling colours pick from.
+pub(crate) const FINE_LUT: usize = 1024;
 
 /// 256 colours, index 0 for the lowest value.
 #[derive(Debug, Clone, PartialEq, Eq)]

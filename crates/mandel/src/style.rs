@@ -264,9 +264,9 @@ fn sample_values(
 
 /// Colours per sample (row 0 = ymin first).
 fn colorize(values: &[f64], max_iter: u32, style: &Style) -> Result<Vec<[u8; 3]>> {
-    const FINE: usize = 1024;
-    let fine = style.colormap.lut_n(FINE);
-    let lut256 = style.colormap.lut().0;
+    const FINE: usize = crate::color::FINE_LUT;
+    let fine = style.colormap.cached_lut(FINE);
+    let lut256 = style.colormap.cached_lut(256);
     let inside = style.inside.unwrap_or(match style.mode {
         ColorMode::Counts => lut256[255],
         _ => [0, 0, 0],
