@@ -40,19 +40,22 @@ impl RenderRequest {
         }
         let ss = job.style.supersample;
         if job.samples().is_none_or(|n| n > limits.max_pixels) {
+            // In u128, where no product of three u32s can wrap, so the message is exact.
+            let rows = job.row_range().len() as u32;
+            let samples =
+                u128::from(job.width) * u128::from(rows) * u128::from(ss) * u128::from(ss);
+            let what = if ss > 1 {
+                format!(
+                    "width {} x rows {rows} x {ss}x{ss} samples = {samples} samples",
+                    job.width
+                )
+            } else {
+                format!("width {} x rows {rows} = {samples} pixels", job.width)
+            };
             return Err(ApiError::OverLimit {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 field: "pixels",
-                what: format!(
-                    "{}x{} pixels{}",
-                    job.width,
-                    job.height,
-                    if ss > 1 {
-                        format!(" with {ss}x{ss} samples each")
-                    } else {
-                        String::new()
-                    }
-                ),
+                what,
                 limit: limits.max_pixels,
             });
         }
@@ -281,6 +284,36 @@ mod tests {
         assert!(parse("width=4096&height=4096&max_iter=1000000").is_ok());
     }
 
+    #[test]
+    fn sizes_that_would_wrap_are_refused_with_their_exact_size() {
+        for (q, samples) in [
+            // 2^31 x 2^31 x 4 = 2^64: one past u64.
+            (
+                "width=2147483648&height=2147483648&supersample=2",
+                "18446744073709551616 samples",
+            ),
+            (
+                "width=4294967295&height=4294967295",
+                "18446744065119617025 pixels",
+            ),
+            (
+                "width=4294967295&height=1&supersample=16",
+                "1099511627520 samples",
+            ),
+            ("width=65536&height=65536&format=npy", "4294967296 pixels"),
+        ] {
+            let e = parse(q).unwrap_err();
+            assert_eq!(e.status(), StatusCode::PAYLOAD_TOO_LARGE, "{q}: {e}");
+            let text = e.to_string();
+            assert!(text.contains(samples), "{q}: {text}");
+            assert!(text.contains("16777216"), "{q}: {text}");
+        }
+        let e = parse("max_iter=4294967295").unwrap_err();
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(e.to_string().contains("1000000"), "{e}");
+        assert_eq!(field_of("max_iter=4294967296").1, "max_iter");
+    }
+
     fn logged(status: &str, compute: &Compute, cancel: Cancel) -> ApiError {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.db");
@@ -334,5 +367,76 @@ mod tests {
             .unwrap()
             .to_bytes();
         String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    /// Keys of `/render` and values in the shapes they take, and broken ones.
+    fn query_pairs() -> impl Strategy<Value = Vec<(String, String)>> {
+        let known = prop::sample::select(vec![
+            "width",
+            "height",
+            "max_iter",
+            "xmin",
+            "xmax",
+            "ymin",
+            "ymax",
+            "center",
+            "zoom",
+            "color",
+            "colormap",
+            "cycle",
+            "offset",
+            "inside",
+            "supersample",
+            "format",
+            "rows",
+        ]);
+        let key = prop_oneof![known.prop_map(String::from), "[a-z_]{1,8}"];
+        let value = prop_oneof![
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|x| x.to_string()),
+            (any::<f64>(), any::<f64>()).prop_map(|(a, b)| format!("{a},{b}")),
+            Just("nan".to_string()),
+            Just("inf".to_string()),
+            Just("4294967296".to_string()),
+            Just("18446744073709551616".to_string()),
+            "\\PC{0,12}",
+        ];
+        proptest::collection::vec((key, value), 0..8)
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn any_query_string_is_parsed_or_refused_with_a_4xx(query in "\\PC{0,80}") {
+            let pairs: Vec<(String, String)> =
+                form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            if let Err(e) = RenderRequest::parse(&pairs, &Limits::default()) {
+                prop_assert!(e.status().is_client_error(), "{query:?}: {} {e}", e.status());
+            }
+        }
+
+        #[test]
+        fn any_render_parameters_are_parsed_or_refused_with_a_4xx(pairs in query_pairs()) {
+            match RenderRequest::parse(&pairs, &Limits::default()) {
+                Ok(req) => {
+                    // What is accepted is within the limits, and its canonical query says
+                    // the same again.
+                    let limits = Limits::default();
+                    prop_assert!(req.job.samples().is_some_and(|n| n <= limits.max_pixels));
+                    prop_assert!(req.job.max_iter <= limits.max_iter);
+                    let again: Vec<(String, String)> =
+                        form_urlencoded::parse(req.canonical_query().as_bytes())
+                            .into_owned()
+                            .collect();
+                    let again = RenderRequest::parse(&again, &limits).unwrap();
+                    prop_assert_eq!(again.canonical_query(), req.canonical_query());
+                }
+                Err(e) => prop_assert!(e.status().is_client_error(), "{pairs:?}: {e}"),
+            }
+        }
     }
 }

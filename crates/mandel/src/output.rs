@@ -328,7 +328,9 @@ pub(crate) fn stream_pbm(
     let width = vp.width() as usize;
     let mut out = BufWriter::with_capacity(1 << 16, out);
     write!(out, "P4\n{} {}\n", vp.width(), params.rows.len()).map_err(Error::Write)?;
-    let mut packed = vec![0u8; width.div_ceil(8)];
+    // A band is whole rows, or a stretch of a row wider than WIDE_ROW: never more bits than
+    // the shorter of the two.
+    let mut packed = vec![0u8; width.min(crate::tuning::WIDE_ROW).div_ceil(8)];
     let total = render_in_order(params, engine, RowOrder::TopFirst, &mut |band| {
         let start = (band.first % width as u64) as usize;
         if start == 0 && band.values.len() % width == 0 {

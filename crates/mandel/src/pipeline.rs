@@ -148,7 +148,8 @@ impl Job {
         let pixels = plan.params.pixels();
         let k = u64::from(plan.style.supersample);
         let total = if plan.format.uses_colormap() && !plan.style.is_plain_counts() {
-            pixels * k * k
+            // (Saturating: a job too large to run is refused after this, not here.)
+            pixels.saturating_mul(k * k)
         } else {
             pixels
         };
@@ -358,6 +359,53 @@ mod tests {
             });
             assert!(matches!(err, Error::Cancelled), "{what}: {err}");
             assert!(late < Duration::from_millis(500), "{what}: {late:?} late");
+        }
+    }
+
+    #[test]
+    fn sizes_past_any_machine_are_refused_before_any_work() {
+        let huge = |width, height, format, supersample| Job {
+            width,
+            height,
+            format,
+            style: Style {
+                supersample,
+                mode: ColorMode::Smooth,
+                ..Style::default()
+            },
+            ..Job::default()
+        };
+        for (job, what) in [
+            (huge(u32::MAX, u32::MAX, Format::Npy, 1), "count grid"),
+            (huge(u32::MAX, u32::MAX, Format::Pbm, 1), ""),
+            (huge(1 << 31, 1 << 31, Format::Png, 2), "supersample"),
+            (huge(u32::MAX, 1, Format::Png, 16), "supersample"),
+            (huge(1 << 20, 1 << 20, Format::Png, 1), "bytes"),
+        ] {
+            let mut out = Vec::new();
+            let err = match job.format {
+                // A PBM streams: refused only when the writer fails, so give it one that does.
+                Format::Pbm => job.run(FailingWriter).unwrap_err(),
+                _ => job.run(&mut out).unwrap_err(),
+            };
+            assert!(
+                err.to_string().contains(what),
+                "{}x{}: {err}",
+                job.width,
+                job.height
+            );
+            assert!(out.is_empty());
+        }
+    }
+
+    struct FailingWriter;
+
+    impl Write for FailingWriter {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
 }
