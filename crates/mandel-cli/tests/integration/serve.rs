@@ -141,6 +141,11 @@ impl Reply {
 
 /// One request on a new connection, closed afterwards (so a worker is not kept waiting).
 fn get_with(url: &str, headers: &[(&str, &str)]) -> Reply {
+    try_get(url, headers).unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
+/// [`get_with`], for a server that may not answer.
+fn try_get(url: &str, headers: &[(&str, &str)]) -> Result<Reply, ureq::Error> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(120)))
@@ -150,22 +155,17 @@ fn get_with(url: &str, headers: &[(&str, &str)]) -> Reply {
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let mut resp = req.call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let mut resp = req.call()?;
     let headers = resp
         .headers()
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    Reply {
+    Ok(Reply {
         status: resp.status().as_u16(),
         headers,
-        body: resp
-            .body_mut()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_vec()
-            .unwrap(),
-    }
+        body: resp.body_mut().with_config().limit(1 << 30).read_to_vec()?,
+    })
 }
 
 /// Pids and states (R, S, Z, ...) of the processes whose parent is `parent`.
@@ -462,6 +462,73 @@ fn every_shape_of_request_ends_within_half_a_second_of_its_deadline() {
         }
         let statuses: Vec<String> = server.renders().into_iter().map(|r| r.1).collect();
         assert_eq!(statuses, ["timeout"; 4], "{isolation}");
+    }
+}
+
+#[test]
+fn every_render_answered_200_is_logged_ok_after_a_sigkill_under_load() {
+    for isolation in ["process", "thread"] {
+        let mut server = Server::start(&["--isolation", isolation]);
+        let url = server.url("/render?width=48&height=48&max_iter=2000");
+        let answered = Mutex::new(Vec::new());
+        let killed = std::sync::atomic::AtomicBool::new(false);
+        thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    while !killed.load(std::sync::atomic::Ordering::Relaxed) {
+                        match try_get(&url, &[]) {
+                            Ok(reply) if reply.status == 200 => {
+                                let id: i64 =
+                                    reply.header("x-mandel-render-id").unwrap().parse().unwrap();
+                                answered.lock().unwrap().push(id);
+                            }
+                            Ok(reply) => assert!(reply.status >= 500, "{}", reply.text()),
+                            Err(_) => {}
+                        }
+                    }
+                });
+            }
+            wait_until(Duration::from_secs(60), "200 renders answered", || {
+                answered.lock().unwrap().len() >= 200
+            });
+            // The whole server at once: the supervisor and every worker.
+            let mut pids = vec![server.pid()];
+            pids.extend(children(server.pid()).into_iter().map(|(pid, _)| pid));
+            for pid in pids {
+                // SAFETY: kill takes plain integers; these are the server's processes.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            }
+            killed.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        let _ = server.child.wait();
+        let answered = answered.into_inner().unwrap();
+        let conn = server.db();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok", "{isolation}");
+        for id in &answered {
+            let status: String = conn
+                .query_row("SELECT status FROM renders WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .unwrap_or_else(|e| {
+                    panic!("{isolation}: render {id} answered 200, not logged: {e}")
+                });
+            assert_eq!(status, "ok", "{isolation}: render {id}");
+        }
+        let ok: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM renders WHERE status = 'ok'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            ok >= answered.len() as i64,
+            "{isolation}: {ok} ok, {} answered",
+            answered.len()
+        );
     }
 }
 
