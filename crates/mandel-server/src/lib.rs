@@ -118,17 +118,19 @@ async fn run(config: Config, worker: WorkerCommand) -> Result<(), ServeError> {
     match config.isolation {
         Isolation::Process => {
             let (board, board_file) = Scoreboard::shared(config.max_workers)?;
+            let board = Arc::new(board);
             let supervisor = supervisor::Supervisor {
                 config,
-                board: Arc::new(board),
+                board: board.clone(),
                 board_file,
                 worker,
-                log,
+                log: log.with_board(board),
             };
             supervisor.run(listener, shutdown).await?;
         }
         Isolation::Thread => {
             let board = Arc::new(Scoreboard::private(config.max_workers)?);
+            let log = log.with_board(board.clone());
             threads::run(config, board, log, listener, shutdown).await?;
         }
     }

@@ -31,6 +31,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::db::{Db, NewRender, Outcome};
+use crate::scoreboard::Scoreboard;
 
 /// Entries committed in one transaction at most: a bound on how long one commit holds the
 /// writer while others wait for their answers.
@@ -95,6 +96,10 @@ pub struct LogWriter {
     tx: mpsc::Sender<Pending>,
     /// The next render's id.
     next_id: Arc<AtomicI64>,
+    /// Where renders begun and not yet finished are counted (`mandel_renders_in_flight`):
+    /// here, where each render's beginning and end pass, rather than in the workers, so that
+    /// the renders of a worker that dies are counted off too.
+    board: Option<Arc<Scoreboard>>,
 }
 
 impl LogWriter {
@@ -106,7 +111,49 @@ impl LogWriter {
             .name("mandel-log".into())
             .spawn(move || write_batches(&db, &rx))
             .map_err(|e| Error::Writer(format!("cannot start: {e}")))?;
-        Ok(LogWriter { tx, next_id })
+        Ok(LogWriter {
+            tx,
+            next_id,
+            board: None,
+        })
+    }
+
+    /// Counts the renders in flight on `board`.
+    pub fn with_board(self, board: Arc<Scoreboard>) -> Self {
+        LogWriter {
+            board: Some(board),
+            ..self
+        }
+    }
+
+    /// Queues a render's end; `answer` is called once it is committed.
+    pub fn submit_finish(
+        &self,
+        id: i64,
+        took: Duration,
+        outcome: Outcome,
+        answer: impl FnOnce(Answer) + Send + 'static,
+    ) {
+        self.count_off(1);
+        self.submit(Entry::Finish { id, took, outcome }, answer);
+    }
+
+    /// Queues the failure of renders that a dead worker left `running`.
+    pub fn submit_abandoned(&self, ids: Vec<i64>, reason: String) {
+        self.count_off(ids.len() as u64);
+        self.submit(Entry::Fail { ids, reason }, |answer| {
+            if let Err(e) = answer {
+                tracing::error!("cannot mark a dead worker's renders failed: {e}");
+            }
+        });
+    }
+
+    fn count_off(&self, renders: u64) {
+        if let Some(board) = &self.board {
+            board
+                .renders_in_flight
+                .fetch_sub(renders, Ordering::Relaxed);
+        }
     }
 
     /// Queues `entry`; `answer` is called from the writer thread once it is committed (or
@@ -132,6 +179,9 @@ impl LogWriter {
 impl RenderLog for LogWriter {
     fn begin(&self, render: &NewRender) -> Result<i64> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Some(board) = &self.board {
+            board.renders_in_flight.fetch_add(1, Ordering::Relaxed);
+        }
         let render = render.clone();
         // An entry that fails is reported by the render's `finish`, which finds no row.
         self.submit(Entry::Begin { id, render }, move |answer| {
@@ -143,8 +193,14 @@ impl RenderLog for LogWriter {
     }
 
     fn finish(&self, id: i64, took: Duration, outcome: &Outcome) -> Result<()> {
-        let outcome = outcome.clone();
-        self.write(Entry::Finish { id, took, outcome }).map(drop)
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit_finish(id, took, outcome.clone(), move |answer| {
+            let _ = tx.send(answer);
+        });
+        rx.recv()
+            .map_err(|_| Error::Writer("no answer".into()))?
+            .map(drop)
+            .map_err(Error::Writer)
     }
 }
 

@@ -2,7 +2,6 @@
 //! the server's limits, rendered off the async runtime and logged in the database.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -137,7 +136,6 @@ fn run_with(
         format: job.format.to_string(),
         query: req.canonical_query(),
     })?;
-    board.renders_in_flight.fetch_add(1, Relaxed);
     let start = Instant::now();
     let job = Job {
         deadline: Some(start + limits.render_timeout),
@@ -149,7 +147,6 @@ fn run_with(
     // a 500 without it.
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| compute(&job)));
     let took = start.elapsed();
-    board.renders_in_flight.fetch_sub(1, Relaxed);
     let (outcome, answer) = match result {
         Ok(Ok((body, iterations))) => {
             let outcome = Outcome::Ok {
@@ -194,6 +191,7 @@ fn compute(job: &Job) -> mandel::Result<(Vec<u8>, u64)> {
 mod tests {
     use super::*;
     use crate::db::Db;
+    use std::sync::atomic::Ordering::Relaxed;
 
     fn parse(q: &str) -> Result<RenderRequest, ApiError> {
         let pairs: Vec<(String, String)> =
@@ -317,8 +315,10 @@ mod tests {
     fn logged(status: &str, compute: &Compute, cancel: Cancel) -> ApiError {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.db");
-        let log = crate::log::LogWriter::start(Db::open(&path).unwrap()).unwrap();
-        let board = Scoreboard::private(1).unwrap();
+        let board = std::sync::Arc::new(Scoreboard::private(1).unwrap());
+        let log = crate::log::LogWriter::start(Db::open(&path).unwrap())
+            .unwrap()
+            .with_board(board.clone());
         let who = Requester {
             client: "127.0.0.1:1".into(),
             user_agent: "test".into(),

@@ -21,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream, UnixStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
-use crate::log::{Answer, Entry, LogWriter, RenderLog, Request};
+use crate::log::{Answer, LogWriter, RenderLog, Request};
 use crate::scoreboard::Scoreboard;
 use crate::{ACCEPT_BACKOFF, ServeError, WorkerCommand};
 
@@ -189,17 +189,7 @@ impl Supervisor {
                 let reason = describe_exit(pid, status);
                 let n = in_flight.len();
                 tracing::warn!(pid, "{reason}: marking its {n} running render(s) failed");
-                log.submit(
-                    Entry::Fail {
-                        ids: in_flight,
-                        reason,
-                    },
-                    move |answer| {
-                        if let Err(e) = answer {
-                            tracing::error!(pid, "cannot mark its renders failed: {e}");
-                        }
-                    },
-                );
+                log.submit_abandoned(in_flight, reason);
             }
             let _ = exits.send((pid, status));
         });
@@ -235,17 +225,18 @@ async fn relay(log: &LogWriter, line: &str, in_flight: &mut Vec<i64>) -> Answer 
             Ok(id)
         }
         Request::Finish { id, took, outcome } => {
+            // Off the list at once: counted off in flight now, it must not be again if the
+            // worker dies before the answer.
+            let Some(at) = in_flight.iter().position(|&i| i == id) else {
+                return Err(format!("render {id} is not this worker's"));
+            };
+            in_flight.swap_remove(at);
             let (tx, rx) = oneshot::channel();
-            log.submit(Entry::Finish { id, took, outcome }, move |answer| {
+            log.submit_finish(id, took, outcome, move |answer| {
                 let _ = tx.send(answer);
             });
-            let answer = rx
-                .await
-                .unwrap_or_else(|_| Err("the log writer has stopped".into()));
-            if answer.is_ok() {
-                in_flight.retain(|&i| i != id);
-            }
-            answer
+            rx.await
+                .unwrap_or_else(|_| Err("the log writer has stopped".into()))
         }
     }
 }
