@@ -26,7 +26,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,11 @@ use crate::scoreboard::Scoreboard;
 /// Entries committed in one transaction at most: a bound on how long one commit holds the
 /// writer while others wait for their answers.
 const MAX_BATCH: usize = 256;
+
+/// How long a render's beginning may wait for company before it is committed alone: long
+/// enough for a small render to end (its end then shares the commit), short enough that a
+/// render is in the log as `running` a few milliseconds after it starts.
+const BEGIN_LINGER: Duration = Duration::from_millis(5);
 
 /// Why an entry could not be logged.
 #[derive(Debug, thiserror::Error)]
@@ -209,9 +214,20 @@ impl RenderLog for LogWriter {
 fn write_batches(db: &Db, rx: &mpsc::Receiver<Pending>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
+        let linger_until = Instant::now() + BEGIN_LINGER;
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(next) => batch.push(next),
+                // Nobody waits for a beginning: a batch of beginnings only waits a moment
+                // for more, so that a short render's beginning and end share one commit.
+                Err(mpsc::TryRecvError::Empty)
+                    if batch.iter().all(|(e, _)| matches!(e, Entry::Begin { .. })) =>
+                {
+                    match rx.recv_timeout(linger_until.saturating_duration_since(Instant::now())) {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
                 Err(_) => break,
             }
         }
