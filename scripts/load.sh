@@ -18,7 +18,7 @@ mandel=target/release/mandel
 out=docs/bench/serve-load.txt
 mkdir -p docs/bench
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work" 2>/dev/null || rm -rf "$work"' EXIT
 table=$work/table
 : > "$work/raw"
 

@@ -12,7 +12,7 @@ seconds=${1:-120}
 if [ "$seconds" -gt 300 ]; then echo "soak.sh: at most 300 seconds" >&2; exit 2; fi
 cargo build --release --quiet
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work" 2>/dev/null || rm -rf "$work"' EXIT
 log=$work/serve.log
 MANDEL_LOG=info,mandel::access=off target/release/mandel serve --listen 127.0.0.1:0 \
     --max-workers 100 --db "$work/soak.db" --render-timeout 2 --header-timeout 2 \
