@@ -91,7 +91,7 @@ pub fn kill_all_workers() {
         std::mem::take(&mut live.pids)
     };
     // Off the list, these are this function's to reap: their pool threads will not wait for
-    // them (see `Worker::unlist`).
+    // them (see `unlist`).
     for (pid, _) in pids {
         #[cfg(unix)]
         // SAFETY: plain system calls on a pid this process spawned and has not reaped.

@@ -497,12 +497,17 @@ mod tests {
         assert!(worst < 0.01, "smooth value jumps by {worst}");
     }
 
+    /// The values of the seed's view at 120x80, max-iter 500.
+    fn seed_values() -> Vec<f64> {
+        let params = Params::new(Viewport::seed(120, 80).unwrap(), 500).unwrap();
+        sample_values(&params, &engine(), &Style::default(), &|_| {})
+            .unwrap()
+            .0
+    }
+
     #[test]
     fn histogram_colouring_uses_the_whole_palette() {
-        let params = Params::new(Viewport::seed(120, 80).unwrap(), 500).unwrap();
-        let values = sample_values(&params, &engine(), &Style::default(), &|_| {})
-            .unwrap()
-            .0;
+        let values = seed_values();
         let cdf = Equalised::new(&values, 500).unwrap();
         let used: Vec<f64> = values
             .iter()
@@ -520,10 +525,7 @@ mod tests {
     #[test]
     fn the_histogram_by_count_and_by_counts_present_agree() {
         // 120x80 samples: max-iter 500 takes the table by count, 50,000 the sorted counts.
-        let params = Params::new(Viewport::seed(120, 80).unwrap(), 500).unwrap();
-        let values = sample_values(&params, &engine(), &Style::default(), &|_| {})
-            .unwrap()
-            .0;
+        let values = seed_values();
         let by_count = Equalised::new(&values, 500).unwrap();
         let present = Equalised::new(&values, 50_000).unwrap();
         assert!(matches!(by_count, Equalised::ByCount(_)));
