@@ -1,5 +1,6 @@
-//! Scheduling: maps rows onto a pool of workers. The kernels do the arithmetic; this layer only
-//! slices the grid into rows and hands them out.
+//! Scheduling: maps pixels onto a pool of workers. The kernels do the arithmetic; this layer
+//! only slices the grid into tasks (rows, or stretches of a very wide row), hands them out, and
+//! stops them all when the render's deadline passes or it is cancelled.
 
 use std::num::NonZeroUsize;
 use std::ops::Range;
@@ -287,9 +288,7 @@ pub fn available_cores() -> NonZeroUsize {
 /// bar, or a writer that streams rows).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Band<'a, T = u32> {
-    /// The grid's index of `values[0]` (0 is the first pixel of the first row wanted). (Read
-    /// by sinks that place bands.)
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// The grid's index of `values[0]` (0 is the first pixel of the first row wanted).
     pub first: u64,
     /// Pixels in grid order: whole rows, or a stretch of one row.
     pub values: &'a [T],
