@@ -358,6 +358,7 @@ impl Db {
                 }
                 Entry::Fail { ids, reason } => self.fail_renders(ids, reason).map(|n| n as i64),
                 Entry::Prune { age } => self.prune(*age).map(|n| n as i64),
+                Entry::Flush => Ok(0),
             })
             .collect();
         tx.commit()?;

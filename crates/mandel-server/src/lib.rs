@@ -124,17 +124,23 @@ async fn run(config: Config, worker: WorkerCommand) -> Result<(), ServeError> {
                 board: board.clone(),
                 board_file,
                 worker,
-                log: log.with_board(board),
+                log: log.clone().with_board(board),
             };
             supervisor.run(listener, shutdown).await?;
         }
         Isolation::Thread => {
             let board = Arc::new(Scoreboard::private(config.max_workers)?);
-            let log = log.with_board(board.clone());
-            threads::run(config, board, log, listener, shutdown).await?;
+            let counted = log.clone().with_board(board.clone());
+            threads::run(config, board, counted, listener, shutdown).await?;
         }
     }
     maintenance.abort();
+    // The last entries (a dead worker's renders failed, say) are committed before exit.
+    match tokio::task::spawn_blocking(move || log.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("flushing the render log: {e}"),
+        Err(e) => tracing::error!("flushing the render log: {e}"),
+    }
     tracing::info!("stopped");
     Ok(())
 }

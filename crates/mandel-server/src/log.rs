@@ -86,6 +86,8 @@ pub enum Entry {
     Fail { ids: Vec<i64>, reason: String },
     /// Deletes the renders older than `age` (answers how many).
     Prune { age: Duration },
+    /// Nothing: answered once every entry queued before it is committed.
+    Flush,
 }
 
 /// What the writer answers: how many renders a `Fail` or `Prune` changed, 0 otherwise; or
@@ -167,6 +169,12 @@ impl LogWriter {
         if let Err(mpsc::SendError((_, answer))) = self.tx.send((entry, Box::new(answer))) {
             answer(Err("the log writer has stopped".into()));
         }
+    }
+
+    /// Waits until every entry queued so far is committed (before the server exits: the
+    /// writer is a thread, which the process's end would cut short).
+    pub fn flush(&self) -> Result<()> {
+        self.write(Entry::Flush).map(drop)
     }
 
     /// Queues `entry` and waits for its answer.
