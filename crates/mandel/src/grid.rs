@@ -51,6 +51,11 @@ impl Grid {
         })
     }
 
+    /// The counts, row 0 first, given up without a copy (to hand them to numpy, say).
+    pub fn into_counts(self) -> Vec<u32> {
+        self.counts
+    }
+
     /// Pixels per row.
     pub fn width(&self) -> u32 {
         self.width

@@ -57,7 +57,7 @@ pub use mandel_kernel::{
 pub use output::{AtomicFile, Format};
 pub use pipeline::Summary;
 pub use process_pool::{WorkerCommand, kill_all_workers, run_worker};
-pub use render::{Pool, available_cores};
+pub use render::{Pool, available_cores, forget_thread_pools_after_fork};
 pub use style::{ColorMode, SMOOTH_RADIUS, Style, parse_color};
 pub use tuning::SMALL_RENDER;
 pub use view::View;

@@ -258,10 +258,12 @@ impl Tasks {
     }
 }
 
+/// The thread pools started so far, by size.
+static POOLS: Mutex<Vec<(NonZeroUsize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+
 /// A pool of `jobs` threads, started on first use and kept for the process's lifetime, so
 /// that a short render does not pay for starting threads.
 pub(crate) fn thread_pool(jobs: NonZeroUsize) -> Result<Arc<rayon::ThreadPool>> {
-    static POOLS: Mutex<Vec<(NonZeroUsize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
     let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == jobs) {
         return Ok(pool.clone());
@@ -274,6 +276,23 @@ pub(crate) fn thread_pool(jobs: NonZeroUsize) -> Result<Arc<rayon::ThreadPool>> 
     let pool = Arc::new(pool);
     pools.push((jobs, pool.clone()));
     Ok(pool)
+}
+
+/// Forgets, without touching them, the thread pools this process started: for a child
+/// process forked from one that rendered on threads (Python's `multiprocessing`), where those
+/// pools' threads do not exist and a render on them would wait forever. The next render starts
+/// new ones. Call it in the child, right after the fork, and nowhere else.
+pub fn forget_thread_pools_after_fork() {
+    // (try_lock: a lock held by a thread of the parent at the fork is never released here.)
+    if let Ok(mut pools) = POOLS.try_lock() {
+        for pool in pools.drain(..) {
+            std::mem::forget(pool);
+        }
+    } else {
+        // Leaked with its contents, a poisoned or held lock cannot be replaced; a render in
+        // this child then runs on the pools' threads, which do not exist: say so.
+        eprintln!("mandel: the thread pools were in use at the fork; render sequentially here");
+    }
 }
 
 /// The number of cores this process may run on (at least 1), as found on first use.
