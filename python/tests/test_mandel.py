@@ -36,13 +36,15 @@ def test_counts_equal_the_seed_on_another_view():
 def test_dtype_shape_contiguity_and_orientation():
     a = mandel.render(64, 48, 100)
     assert a.dtype == np.uint32 and a.shape == (48, 64)
-    assert a.flags["C_CONTIGUOUS"] and a.flags["OWNDATA"] is False or a.base is not None
-    # Row 0 is ymin: the view is symmetric, so the picture is too, and row r mirrors row h-1-r
-    # only up to the grid's offset; the point (-1.1, 0) (in the set) is in the middle row.
-    b = mandel.render(40, 21, 100)
-    assert b[10, 16] == 100
-    part = mandel.render(40, 21, 100, rows=(3, 7))
-    assert np.array_equal(part, b[3:7])
+    assert a.flags["C_CONTIGUOUS"]
+    assert a.base is not None, "a view of the renderer's own buffer, not a copy"
+    # Row 0 is ymin: in the upper half-plane, row 0 lies on the real axis, which crosses the
+    # set from -2 to 0.25, and the last row at y = 0.9 misses the main cardioid.
+    upper = mandel.render(40, 10, 200, ymin=0.0, ymax=1.0)
+    assert (upper[0] == 200).sum() > (upper[-1] == 200).sum()
+    whole = mandel.render(40, 21, 100)
+    assert whole[10, 16] == 100  # (-1.1, 0) is in the set
+    assert np.array_equal(mandel.render(40, 21, 100, rows=(3, 7)), whole[3:7])
 
 
 def test_every_kernel_and_both_pools_agree():
