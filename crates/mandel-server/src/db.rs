@@ -120,6 +120,9 @@ const MIGRATIONS: &[&str] = &[
 /// A render about to start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewRender {
+    /// When the render was asked for, Unix time in milliseconds ([`unix_millis`]): taken by
+    /// the worker, since the log writer may commit the entry a few milliseconds later.
+    pub requested_at: i64,
     pub client: String,
     pub user_agent: String,
     pub pid: u32,
@@ -298,7 +301,7 @@ impl Db {
                  'running')",
             )?
             .execute(params![
-                unix_millis(),
+                r.requested_at,
                 r.client,
                 r.user_agent,
                 r.pid,
@@ -471,7 +474,8 @@ fn busy(tries: i32) -> bool {
     true
 }
 
-fn unix_millis() -> i64 {
+/// Now, as Unix time in milliseconds.
+pub fn unix_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -483,6 +487,7 @@ pub(crate) mod tests {
 
     pub(crate) fn sample(client: &str) -> NewRender {
         NewRender {
+            requested_at: unix_millis(),
             client: client.into(),
             user_agent: "test".into(),
             pid: 4242,

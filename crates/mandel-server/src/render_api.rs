@@ -124,6 +124,7 @@ fn run_with(
 ) -> Result<Rendered, ApiError> {
     let job = &req.job;
     let id = log.begin(&NewRender {
+        requested_at: crate::db::unix_millis(),
         client: who.client.clone(),
         user_agent: who.user_agent.clone(),
         pid: std::process::id(),
