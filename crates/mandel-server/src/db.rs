@@ -270,8 +270,10 @@ impl Db {
         tx.commit()
     }
 
-    /// Records a render as `running` and returns its id.
-    pub fn begin_render(&self, r: &NewRender) -> Result<i64> {
+    /// Records a render as `running` and returns its id. (The server's renders are numbered
+    /// by its log writer, which calls `begin_render_as`; the tests use this.)
+    #[cfg(test)]
+    pub(crate) fn begin_render(&self, r: &NewRender) -> Result<i64> {
         let id = self.next_id()?;
         self.begin_render_as(id, r)?;
         Ok(id)
