@@ -137,6 +137,33 @@ impl Job {
         Ok((grid, summary))
     }
 
+    /// The picture of the job's rows in its style, as RGB bytes, three per pixel, top row
+    /// (the highest of the rows) first, as picture files store them: the pixels
+    /// [`Job::run`] encodes, whatever the job's format.
+    pub fn picture(&self) -> Result<(Vec<u8>, Summary)> {
+        // Checked and tracked as a picture, whatever the job's own format.
+        let plan = Job {
+            format: Format::Png,
+            ..self.clone()
+        }
+        .plan()?;
+        let start = Instant::now();
+        let tracker = self.tracker(&plan);
+        let (rgb, work) = style::paint(&plan.params, &plan.engine, &plan.style, &|n| {
+            tracker.pixels(n)
+        })?;
+        let took = start.elapsed();
+        let summary = Summary {
+            width: plan.params.viewport.width(),
+            rows: plan.params.rows.len() as u32,
+            iterations: work.iterations,
+            computed: work.iterations - work.skipped,
+            compute_time: took,
+            elapsed: took,
+        };
+        Ok((rgb, summary))
+    }
+
     /// The escape counts of the job's rows: the seed's counts, whatever the pool or kernel.
     pub fn counts(&self) -> Result<Grid> {
         Ok(self.counts_with_summary()?.0)
@@ -256,6 +283,102 @@ mod tests {
             let samples = 97 * 61 * (supersample * supersample) as u64;
             assert_eq!((done, total), (samples, samples));
         }
+    }
+
+    /// The RGB bytes of a PPM that [`Job::run`] wrote, past its header.
+    fn ppm_pixels(job: &Job) -> Vec<u8> {
+        let mut ppm = Vec::new();
+        Job {
+            format: Format::Ppm,
+            ..job.clone()
+        }
+        .run(&mut ppm)
+        .unwrap();
+        let body = ppm.len() - 3 * (job.width * job.row_range().len() as u32) as usize;
+        ppm.split_off(body)
+    }
+
+    fn styles() -> Vec<Style> {
+        let plain = Style::default();
+        vec![
+            plain,
+            Style {
+                mode: ColorMode::Histogram,
+                colormap: crate::Colormap::Magma,
+                ..plain
+            },
+            Style {
+                cycle: Some(37.5),
+                offset: 0.25,
+                ..plain
+            },
+            Style {
+                inside: Some([10, 20, 30]),
+                ..plain
+            },
+            Style {
+                mode: ColorMode::Smooth,
+                ..plain
+            },
+            Style {
+                supersample: 2,
+                ..plain
+            },
+        ]
+    }
+
+    #[test]
+    fn the_picture_is_the_one_every_picture_format_encodes() {
+        for style in styles() {
+            let job = Job {
+                style,
+                rows: Some(5..50),
+                ..job(Format::Npy)
+            };
+            let (rgb, summary) = job.picture().unwrap();
+            assert_eq!((summary.width, summary.rows), (97, 45));
+            assert_eq!(rgb, ppm_pixels(&job), "{style:?}");
+        }
+    }
+
+    #[test]
+    fn counts_coloured_afterwards_match_the_picture() {
+        let job = job(Format::Npy);
+        let grid = job.counts().unwrap();
+        for style in styles() {
+            let colored = style.colorize_counts(grid.counts(), job.max_iter);
+            if style.mode == ColorMode::Smooth || style.supersample > 1 {
+                let err = colored.unwrap_err().to_string();
+                let field = if style.supersample > 1 {
+                    "supersample"
+                } else {
+                    "color"
+                };
+                assert!(err.starts_with(field), "{err}");
+                continue;
+            }
+            // The picture is top row first; counts are row 0 (ymin) first.
+            let flipped: Vec<u8> = colored
+                .unwrap()
+                .chunks(97)
+                .rev()
+                .flatten()
+                .flatten()
+                .copied()
+                .collect();
+            let (rgb, _) = Job {
+                style,
+                ..job.clone()
+            }
+            .picture()
+            .unwrap();
+            assert_eq!(flipped, rgb, "{style:?}");
+        }
+        let err = Style::default()
+            .colorize_counts(grid.counts(), 299)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "max_iter = 299 is less than the largest count (300)");
     }
 
     #[test]

@@ -130,6 +130,61 @@ impl Style {
             && self.supersample == 1
             && self.inside.is_none()
     }
+
+    /// The colours this style gives `counts`, one per count, in the same order: a count grid
+    /// of `max_iter` (a count of `max_iter` is a point taken to be in the set) coloured as
+    /// [`crate::Job::run`] colours its pictures. Only counts go in, so the smooth mode, which
+    /// needs each orbit's final |z|, and supersampling, which needs samples between pixels,
+    /// are refused; so is a count above `max_iter`.
+    pub fn colorize_counts(&self, counts: &[u32], max_iter: u32) -> Result<Vec<[u8; 3]>> {
+        self.validate()?;
+        if self.mode == ColorMode::Smooth {
+            return Err(Error::invalid(
+                Field::Color,
+                self.mode,
+                "needs each orbit's final |z|, which counts do not keep",
+            ));
+        }
+        if self.supersample > 1 {
+            return Err(Error::invalid(
+                Field::Supersample,
+                self.supersample,
+                "needs samples between the pixels, which counts do not have",
+            ));
+        }
+        if let Some(&top) = counts.iter().max()
+            && top > max_iter
+        {
+            return Err(Error::invalid(
+                Field::MaxIter,
+                max_iter,
+                format!("is less than the largest count ({top})"),
+            ));
+        }
+        if self.is_plain_counts() {
+            // The picture's own path (`color::to_rgb`): imshow's scale over every count.
+            let lut = self.colormap.cached_lut(256);
+            let (lo, hi) = counts
+                .iter()
+                .fold((u32::MAX, 0), |(lo, hi), &n| (lo.min(n), hi.max(n)));
+            let scale = LinearScale::new(lo, hi);
+            return Ok(counts
+                .iter()
+                .map(|&n| lut[scale.level(n) as usize])
+                .collect());
+        }
+        let values: Vec<f64> = counts
+            .iter()
+            .map(|&n| {
+                if n >= max_iter {
+                    f64::NAN
+                } else {
+                    f64::from(n)
+                }
+            })
+            .collect();
+        colorize(&values, max_iter, self)
+    }
 }
 
 /// Parses a colour: `#rrggbb`, `#rgb` or a CSS name such as `black`.
