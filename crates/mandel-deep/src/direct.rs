@@ -1,0 +1,69 @@
+//! Direct iteration of every pixel in arbitrary precision: `z <- z² + c` with `c` the centre
+//! plus the pixel's offset, all at the same precision. Slow (microseconds a step); the ground
+//! truth that perturbation is tested against.
+
+use mandel_kernel::{Stop, Stopped};
+
+use crate::big::Real;
+use crate::lattice::Lattice;
+use crate::perturb::{Escape, Meter};
+
+/// The iteration of the point `re + im·i` at `bits`, to `max_iter` and `bailout` (|z|²),
+/// compared exactly.
+pub fn point(
+    re: &Real,
+    im: &Real,
+    bits: usize,
+    max_iter: u32,
+    bailout: f64,
+    meter: &mut Meter,
+) -> Result<Escape, Stopped> {
+    let limit = Real::from_f64(bailout, 64);
+    let (mut zr, mut zi) = (Real::zero(bits), Real::zero(bits));
+    for n in 0..max_iter {
+        let zr2 = zr.mul(&zr, bits);
+        let zi2 = zi.mul(&zi, bits);
+        let norm = zr2.add(&zi2, bits);
+        if norm.ge(&limit) {
+            return Ok(Escape {
+                count: n,
+                norm: norm.to_f64(),
+            });
+        }
+        let zri = zr.mul(&zi, bits);
+        zr = zr2.sub(&zi2, bits).add(re, bits);
+        zi = zri.double().add(im, bits);
+        meter.tick(1)?;
+    }
+    let norm = zr.mul(&zr, bits).add(&zi.mul(&zi, bits), bits);
+    Ok(Escape {
+        count: max_iter,
+        norm: norm.to_f64(),
+    })
+}
+
+/// The counts of pixels `first..first + out.len()` of `lattice` about `re + im·i`, iterated
+/// directly at `bits`; returns the iterations done.
+#[allow(clippy::too_many_arguments)]
+pub fn counts_span(
+    re: &Real,
+    im: &Real,
+    lattice: &Lattice,
+    bits: usize,
+    max_iter: u32,
+    first: u64,
+    stop: Stop,
+    out: &mut [u32],
+) -> Result<u64, Stopped> {
+    let mut meter = Meter::new(stop);
+    let mut steps = 0;
+    for (i, count) in out.iter_mut().enumerate() {
+        let (dx, dy) = lattice.offset(first + i as u64);
+        let cr = re.add(&Real::from_floatexp(dx, bits), bits);
+        let ci = im.add(&Real::from_floatexp(dy, bits), bits);
+        let e = point(&cr, &ci, bits, max_iter, 4.0, &mut meter)?;
+        *count = e.count;
+        steps += u64::from(e.count);
+    }
+    Ok(steps)
+}

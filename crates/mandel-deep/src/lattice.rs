@@ -1,0 +1,79 @@
+//! Which point each pixel of a deep view samples, as an offset from the view's centre:
+//! `x0 + col·dx`, `y0 + row·dy` in [`FloatExp`], the mapping `--center/--zoom` has at every
+//! depth (pixel (r, c) samples `re − w/2 + c·w/W`, `im − h/2 + r·h/H`).
+
+use crate::floatexp::FloatExp;
+
+/// The pixel offsets of a `width` × `height` picture: row-major, row 0 at the bottom (the
+/// smallest imaginary part), as the double-precision `Viewport`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lattice {
+    width: u32,
+    height: u32,
+    x0: FloatExp,
+    y0: FloatExp,
+    dx: FloatExp,
+    dy: FloatExp,
+}
+
+impl Lattice {
+    /// The picture `view_width` wide (in the plane) at `width` × `height` pixels, square
+    /// pixels, centred on the reference point.
+    pub fn new(view_width: FloatExp, width: u32, height: u32) -> Lattice {
+        assert!(width > 0 && height > 0, "a picture has pixels");
+        let w = view_width;
+        let h = w * FloatExp::from(f64::from(height)) * FloatExp::from(1.0 / f64::from(width));
+        let half = FloatExp::from(0.5);
+        Lattice {
+            width,
+            height,
+            x0: -(w * half),
+            y0: -(h * half),
+            dx: w * FloatExp::from(1.0 / f64::from(width)),
+            dy: h * FloatExp::from(1.0 / f64::from(height)),
+        }
+    }
+
+    /// The lattice of k × k samples per pixel, each centred in its part of the pixel.
+    pub fn supersampled(&self, k: u32) -> Lattice {
+        let inv = FloatExp::from(1.0 / f64::from(k));
+        let shift = FloatExp::from(0.5 / f64::from(k) - 0.5);
+        Lattice {
+            width: self.width * k,
+            height: self.height * k,
+            x0: self.x0 + shift * self.dx,
+            y0: self.y0 + shift * self.dy,
+            dx: self.dx * inv,
+            dy: self.dy * inv,
+        }
+    }
+
+    /// Pixels per row.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Rows.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Pixels in all.
+    pub fn pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+
+    /// The distance between neighbouring pixels.
+    pub fn spacing(&self) -> FloatExp {
+        self.dx
+    }
+
+    /// The offset of pixel `index` (row-major) from the centre.
+    pub fn offset(&self, index: u64) -> (FloatExp, FloatExp) {
+        let (row, col) = (index / u64::from(self.width), index % u64::from(self.width));
+        (
+            self.x0 + FloatExp::from(col as f64) * self.dx,
+            self.y0 + FloatExp::from(row as f64) * self.dy,
+        )
+    }
+}

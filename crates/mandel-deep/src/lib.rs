@@ -1,0 +1,213 @@
+//! Deep zoom for mandel: views past double precision, at any depth.
+//!
+//! A deep view is a centre given in decimal (any number of digits) and a width in the plane
+//! down to 10^-50000 and beyond. [`DeepView`] holds the centre at the precision the view needs
+//! ([`bits_for`]) and the pixel [`Lattice`] as offsets from it. Two ways to count:
+//!
+//! - **perturbation** ([`DeepView::reference`], then [`DeepView::perturbed_span`]): one
+//!   [`ReferenceOrbit`] of the centre in arbitrary precision, then every pixel as that orbit
+//!   plus a delta in doubles (or [`FloatExp`] where doubles underflow), rebased to the
+//!   orbit's start whenever the pixel's orbit passes closer to 0 than to the reference's;
+//! - **direct** ([`DeepView::direct_span`]): every pixel iterated in arbitrary precision,
+//!   the slow ground truth that perturbation is tested against.
+//!
+//! Pixels are numbered row-major from row 0 at the bottom, as the double-precision kernels'
+//! `Viewport`. Std and a bignum crate only: no I/O, no threads.
+
+mod big;
+mod direct;
+mod floatexp;
+mod lattice;
+mod orbit;
+mod perturb;
+
+pub use big::{NotANumber, Real};
+pub use floatexp::FloatExp;
+pub use lattice::Lattice;
+pub use orbit::ReferenceOrbit;
+pub use perturb::Escape;
+
+use mandel_kernel::{SMOOTH_RADIUS, Stop, Stopped};
+
+/// The most bits of precision a view may need: zooms to about 10^60000. Past it one reference
+/// step takes milliseconds and a picture days.
+pub const MAX_BITS: usize = 200_000;
+
+/// Bits beyond those that tell neighbouring pixels apart: the headroom against rounding in
+/// the reference orbit, whose errors grow as the orbit nears the set.
+pub const GUARD_BITS: usize = 64;
+
+/// The precision a view of pixels `spacing` apart needs: enough to tell neighbouring pixels
+/// apart near |c| = 2, and [`GUARD_BITS`] more.
+pub fn bits_for(spacing: FloatExp) -> usize {
+    let below_one = (-i64::from(spacing.exponent())).max(0) as usize;
+    (below_one + 2 + GUARD_BITS).next_multiple_of(64)
+}
+
+/// The squared escape radius for counts (the seed's |z| < 2).
+pub const COUNT_BAILOUT: f64 = 4.0;
+/// The squared escape radius for smooth colouring.
+pub const SMOOTH_BAILOUT: f64 = SMOOTH_RADIUS * SMOOTH_RADIUS;
+
+/// A view of the plane at any depth: its centre at `bits` precision and its pixels.
+#[derive(Debug, Clone)]
+pub struct DeepView {
+    re: Real,
+    im: Real,
+    bits: usize,
+    lattice: Lattice,
+}
+
+/// What is wrong with a deep view's parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeepError {
+    /// The real part of the centre (the text) is not a decimal number.
+    Re(String),
+    /// The imaginary part of the centre is not a decimal number.
+    Im(String),
+    /// The view needs this many bits, more than [`MAX_BITS`].
+    TooDeep(usize),
+}
+
+impl DeepView {
+    /// The view `view_width` wide (in the plane) centred on `re + im·i` (decimal texts), at
+    /// `width` × `height` pixels.
+    pub fn new(
+        re: &str,
+        im: &str,
+        view_width: FloatExp,
+        width: u32,
+        height: u32,
+    ) -> Result<DeepView, DeepError> {
+        let lattice = Lattice::new(view_width, width, height);
+        let bits = bits_for(lattice.spacing());
+        if bits > MAX_BITS {
+            return Err(DeepError::TooDeep(bits));
+        }
+        let re_value = Real::parse(re, bits).map_err(|_| DeepError::Re(re.to_string()))?;
+        let im_value = Real::parse(im, bits).map_err(|_| DeepError::Im(im.to_string()))?;
+        Ok(DeepView {
+            re: re_value,
+            im: im_value,
+            bits,
+            lattice,
+        })
+    }
+
+    /// The same view at another precision (for checking one precision against another).
+    pub fn with_bits(&self, bits: usize, re: &str, im: &str) -> Result<DeepView, DeepError> {
+        Ok(DeepView {
+            re: Real::parse(re, bits).map_err(|_| DeepError::Re(re.to_string()))?,
+            im: Real::parse(im, bits).map_err(|_| DeepError::Im(im.to_string()))?,
+            bits,
+            lattice: self.lattice,
+        })
+    }
+
+    /// The view sampled k × k times per pixel.
+    pub fn supersampled(&self, k: u32) -> DeepView {
+        DeepView {
+            lattice: self.lattice.supersampled(k),
+            ..self.clone()
+        }
+    }
+
+    /// The precision of the centre and of every arbitrary-precision step.
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+
+    /// The pixels.
+    pub fn lattice(&self) -> &Lattice {
+        &self.lattice
+    }
+
+    /// The reference orbit of the centre, to `max_iter` and `bailout` (|z|²).
+    pub fn reference(
+        &self,
+        max_iter: u32,
+        bailout: f64,
+        stop: Stop,
+    ) -> Result<ReferenceOrbit, Stopped> {
+        ReferenceOrbit::compute(&self.re, &self.im, self.bits, max_iter, bailout, stop)
+    }
+
+    /// The escape counts of pixels `first..first + out.len()` by perturbation around `orbit`
+    /// (made by [`DeepView::reference`] with [`COUNT_BAILOUT`]); returns the iterations done.
+    pub fn perturbed_span(
+        &self,
+        orbit: &ReferenceOrbit,
+        first: u64,
+        stop: Stop,
+        out: &mut [u32],
+    ) -> Result<u64, Stopped> {
+        self.check_span(first, out.len());
+        perturb::counts_span(orbit, &self.lattice, first, stop, out)
+    }
+
+    /// The smooth counts (NaN inside) of pixels `first..first + out.len()` by perturbation
+    /// around `orbit` (made with [`SMOOTH_BAILOUT`]): the double kernels' `smooth_span`
+    /// formula; returns the iterations done.
+    pub fn perturbed_smooth_span(
+        &self,
+        orbit: &ReferenceOrbit,
+        first: u64,
+        stop: Stop,
+        out: &mut [f64],
+    ) -> Result<u64, Stopped> {
+        self.check_span(first, out.len());
+        let mut meter = perturb::Meter::new(stop);
+        let mut steps = 0;
+        for (i, value) in out.iter_mut().enumerate() {
+            let (dx, dy) = self.lattice.offset(first + i as u64);
+            let e = perturb::pixel(orbit, dx, dy, &mut meter)?;
+            *value = smooth_value(e, orbit.max_iter());
+            steps += u64::from(e.count);
+        }
+        Ok(steps)
+    }
+
+    /// The escape counts of pixels `first..first + out.len()`, each iterated directly at
+    /// this view's precision; returns the iterations done.
+    pub fn direct_span(
+        &self,
+        max_iter: u32,
+        first: u64,
+        stop: Stop,
+        out: &mut [u32],
+    ) -> Result<u64, Stopped> {
+        self.check_span(first, out.len());
+        direct::counts_span(
+            &self.re,
+            &self.im,
+            &self.lattice,
+            self.bits,
+            max_iter,
+            first,
+            stop,
+            out,
+        )
+    }
+
+    fn check_span(&self, first: u64, len: usize) {
+        assert!(
+            first
+                .checked_add(len as u64)
+                .is_some_and(|end| end <= self.lattice.pixels()),
+            "the span must lie within the view"
+        );
+    }
+}
+
+/// The smooth count of an escape at [`SMOOTH_BAILOUT`], as the double kernels compute it:
+/// `n + 1 - log2(ln |z|)`, NaN for a point taken to be in the set.
+pub fn smooth_value(e: Escape, max_iter: u32) -> f64 {
+    if e.count >= max_iter {
+        return f64::NAN;
+    }
+    let ln_abs = 0.5 * e.norm.ln();
+    f64::from(e.count) + 1.0 - ln_abs.ln() / std::f64::consts::LN_2
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,161 @@
+//! Perturbation: a pixel's orbit as the reference orbit plus a small delta, iterated in
+//! doubles while the delta has their range and in [`FloatExp`] below it, with rebasing
+//! (Zhuoran, 2021): when the pixel's orbit comes closer to 0 than to the reference's, or the
+//! reference ends, the delta restarts from the reference's first point. No approximation is
+//! made, so the counts follow direct iteration except on pixels whose count no finite
+//! precision settles.
+
+use mandel_kernel::{Stop, Stopped};
+
+use crate::floatexp::FloatExp;
+use crate::lattice::Lattice;
+use crate::orbit::ReferenceOrbit;
+
+/// Below this binary exponent of |delta| the loop leaves doubles for [`FloatExp`], and above
+/// [`DOUBLE_ENTER`] it returns: where delta² and the pixel's offset, which both enter every
+/// step, are still normal doubles or too small beside delta to matter.
+const DOUBLE_EXIT: i32 = -500;
+/// See [`DOUBLE_EXIT`]; the gap keeps a pixel from switching at every step.
+const DOUBLE_ENTER: i32 = -480;
+
+/// Iterations between two looks at the [`Stop`].
+const POLL_STEPS: u64 = mandel_kernel::POLL_STEPS;
+
+/// What one pixel's iteration ended with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Escape {
+    /// Iterations done: the escape count, or max-iter for a point taken to be in the set.
+    pub count: u32,
+    /// |z|² at the end (at or past the bailout for an escaped point).
+    pub norm: f64,
+}
+
+/// Counts the polls of a [`Stop`] across pixels.
+pub(crate) struct Meter<'a> {
+    stop: Stop<'a>,
+    left: u64,
+}
+
+impl<'a> Meter<'a> {
+    pub(crate) fn new(stop: Stop<'a>) -> Self {
+        Meter {
+            stop,
+            left: POLL_STEPS,
+        }
+    }
+
+    /// Records `steps` iterations; Err once the stop is raised.
+    #[inline]
+    pub(crate) fn tick(&mut self, steps: u64) -> Result<(), Stopped> {
+        if self.left > steps {
+            self.left -= steps;
+            return Ok(());
+        }
+        self.left = POLL_STEPS;
+        if self.stop.poll() { Err(Stopped) } else { Ok(()) }
+    }
+}
+
+/// The counts of pixels `first..first + out.len()` of `lattice` (row-major, row 0 at the
+/// bottom), perturbed around `orbit`; returns the iterations done.
+pub fn counts_span(
+    orbit: &ReferenceOrbit,
+    lattice: &Lattice,
+    first: u64,
+    stop: Stop,
+    out: &mut [u32],
+) -> Result<u64, Stopped> {
+    let mut meter = Meter::new(stop);
+    let mut steps = 0;
+    for (i, count) in out.iter_mut().enumerate() {
+        let (dx, dy) = lattice.offset(first + i as u64);
+        let e = pixel(orbit, dx, dy, &mut meter)?;
+        *count = e.count;
+        steps += u64::from(e.count);
+    }
+    Ok(steps)
+}
+
+/// The iteration of the pixel at offset `(dx, dy)` from the reference's point, to the orbit's
+/// max-iter and bailout.
+pub fn pixel(
+    orbit: &ReferenceOrbit,
+    dx: FloatExp,
+    dy: FloatExp,
+    meter: &mut Meter,
+) -> Result<Escape, Stopped> {
+    let max_iter = orbit.max_iter();
+    let dc = (dx.to_f64(), dy.to_f64());
+    let wide_c = (dx, dy);
+    // The state: the pixel's z is the reference's Z_m plus delta.
+    let mut n: u32 = 0;
+    let mut m: usize = 0;
+    let larger = if dx.cmp_abs(dy).is_ge() { dx } else { dy };
+    let mut wide = !larger.is_zero() && larger.exponent() < DOUBLE_ENTER;
+    let (mut d, mut dw) = ((0.0f64, 0.0f64), (FloatExp::ZERO, FloatExp::ZERO));
+    let last = orbit.len() - 1;
+    let mut since_tick = 0u64;
+    loop {
+        if wide {
+            // |delta| < 2^-480: z is Z_m to far beyond a double's precision.
+            let (zr, zi) = orbit.z(m);
+            let norm = zr * zr + zi * zi;
+            if n >= max_iter || orbit.escaped_at(m, (dw.0.to_f64(), dw.1.to_f64()), norm) {
+                meter.tick(since_tick)?;
+                return Ok(Escape { count: n, norm });
+            }
+            let (wzr, wzi) = orbit.z_wide(m);
+            let (zr, zi) = (wzr + dw.0, wzi + dw.1);
+            if m == last || norm_wide(zr, zi).cmp_abs(norm_wide(dw.0, dw.1)).is_lt() {
+                dw = (zr, zi);
+                m = 0;
+            }
+            let (wzr, wzi) = orbit.z_wide(m);
+            // delta <- 2 Z delta + delta² + dc
+            let (a, b) = dw;
+            let re = (wzr * a - wzi * b).double() + (a * a - b * b) + wide_c.0;
+            let im = (wzr * b + wzi * a).double() + (a * b).double() + wide_c.1;
+            dw = (re, im);
+            m += 1;
+            n += 1;
+            let larger = if re.cmp_abs(im).is_ge() { re } else { im };
+            if larger.exponent() >= DOUBLE_ENTER {
+                d = (re.to_f64(), im.to_f64());
+                wide = false;
+            }
+        } else {
+            let (zr0, zi0) = orbit.z(m);
+            let (zr, zi) = (zr0 + d.0, zi0 + d.1);
+            let norm = zr * zr + zi * zi;
+            if n >= max_iter || orbit.escaped_at(m, d, norm) {
+                meter.tick(since_tick)?;
+                return Ok(Escape { count: n, norm });
+            }
+            if m == last || norm < d.0 * d.0 + d.1 * d.1 {
+                d = (zr, zi);
+                m = 0;
+            }
+            let (zr, zi) = orbit.z(m);
+            let (a, b) = d;
+            let re = 2.0 * (zr * a - zi * b) + (a * a - b * b) + dc.0;
+            let im = 2.0 * (zr * b + zi * a) + 2.0 * a * b + dc.1;
+            d = (re, im);
+            m += 1;
+            n += 1;
+            if re.abs().max(im.abs()) < f64::from_bits(((DOUBLE_EXIT + 1023) as u64) << 52) {
+                dw = (FloatExp::from(re), FloatExp::from(im));
+                wide = true;
+            }
+        }
+        since_tick += 1;
+        if since_tick == 1 << 16 {
+            meter.tick(since_tick)?;
+            since_tick = 0;
+        }
+    }
+}
+
+/// |(re, im)|², in [`FloatExp`].
+fn norm_wide(re: FloatExp, im: FloatExp) -> FloatExp {
+    re * re + im * im
+}
