@@ -152,9 +152,13 @@ pub struct GridArgs {
     #[arg(long, allow_hyphen_values = true, value_name = "RE,IM")]
     pub center: Option<String>,
     /// Magnification about --center: the view is 3.5/ZOOM wide, its height follows the
-    /// picture's aspect ratio [default: 1].
+    /// picture's aspect ratio [default: 1]. Any positive decimal: 1e1086 works.
     #[arg(long, allow_hyphen_values = true)]
     pub zoom: Option<String>,
+    /// Arithmetic: auto (the seed's doubles where they stay faithful, perturbation beyond),
+    /// double, perturbation, or direct (every pixel in arbitrary precision: slow, exact).
+    #[arg(long, default_value = "auto", value_parser = parse_precision)]
+    pub precision: mandel::Precision,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
@@ -218,10 +222,11 @@ pub struct RenderArgs {
     /// K: anti-alias with K×K samples per pixel, averaged in linear light (pictures only).
     #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=16))]
     pub supersample: u32,
-    /// Re-render the picture whose parameters FILE (a PNG or JPEG made by mandel) carries.
+    /// Re-render the picture whose parameters FILE (a PNG or JPEG made by mandel) carries,
+    /// or render the location in a Kalles Fraktaler FILE.kfr (its Re, Im, Zoom and
+    /// Iterations; --width, --height, --max-iter and the colour options still apply).
     #[arg(long, value_name = "FILE", conflicts_with_all = [
-        "width", "height", "max_iter", "xmin", "xmax", "ymin", "ymax", "center", "zoom",
-        "colormap", "color", "cycle", "offset", "inside", "supersample",
+        "xmin", "xmax", "ymin", "ymax", "center", "zoom",
     ])]
     pub from: Option<PathBuf>,
     /// Give up after this many seconds (exit status 1, no output file left behind).
@@ -294,6 +299,10 @@ fn parse_inside(s: &str) -> Result<[u8; 3], String> {
     mandel::parse_color(s).map_err(|e| e.to_string())
 }
 
+fn parse_precision(s: &str) -> Result<mandel::Precision, String> {
+    s.parse().map_err(|e: mandel::Error| e.to_string())
+}
+
 fn parse_colormap(s: &str) -> Result<Colormap, String> {
     s.parse().map_err(|e: mandel::Error| e.to_string())
 }
@@ -321,8 +330,35 @@ impl GridArgs {
             width: self.width,
             height: self.height,
             max_iter: self.max_iter,
+            precision: self.precision,
             ..mandel::Job::default()
         })
+    }
+}
+
+/// Which options the command line gave explicitly (rather than by their defaults).
+pub struct Given(Vec<String>);
+
+impl Given {
+    /// The options given in `matches` (a subcommand's).
+    pub fn of(matches: Option<&clap::ArgMatches>) -> Given {
+        let Some(m) = matches else {
+            return Given(Vec::new());
+        };
+        let explicit = m.ids().filter(|id| {
+            matches!(
+                m.value_source(id.as_str()),
+                Some(
+                    clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable
+                )
+            )
+        });
+        Given(explicit.map(|id| id.as_str().to_string()).collect())
+    }
+
+    /// Whether `id` (a field's name: `max_iter`) was given.
+    pub fn has(&self, id: &str) -> bool {
+        self.0.iter().any(|g| g == id)
     }
 }
 

@@ -10,7 +10,7 @@ mod worker;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use cli::{Cli, Command};
 
@@ -26,8 +26,11 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) if !e.use_stderr() => {
             // --help and --version.
             let _ = e.print();
@@ -39,7 +42,10 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Render(args) => render_cmd::run(args),
+        Command::Render(args) => {
+            let given = cli::Given::of(matches.subcommand_matches("render"));
+            render_cmd::run(args, &given)
+        }
         Command::Bench(args) => bench_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Worker => worker::run(),

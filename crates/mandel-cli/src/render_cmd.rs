@@ -9,12 +9,12 @@ use anyhow::Result;
 use mandel::{AtomicFile, Format, Job, Pool, Shortcuts};
 
 use crate::UsageError;
-use crate::cli::{PoolKind, RenderArgs};
+use crate::cli::{Given, PoolKind, RenderArgs};
 use crate::interrupt::{self, PendingFile};
 use crate::progress::Progress;
 pub use mandel_server::pages::group_thousands;
 
-pub fn run(args: RenderArgs) -> Result<()> {
+pub fn run(args: RenderArgs, given: &Given) -> Result<()> {
     let to_stdout = args.output == Path::new("-");
     let format = match (args.format, to_stdout) {
         (Some(f), _) => f,
@@ -26,18 +26,47 @@ pub fn run(args: RenderArgs) -> Result<()> {
         (None, false) => Format::from_path(&args.output)?,
     };
     let jobs = args.jobs.unwrap_or_else(mandel::available_cores);
+    let style = mandel::Style {
+        mode: args.color,
+        colormap: args.colormap,
+        cycle: args.cycle,
+        offset: args.offset,
+        inside: args.inside,
+        supersample: args.supersample,
+    };
     let mut job = match &args.from {
-        // The picture's parameters; how to run it and where it goes come from this command.
-        Some(picture) => Job::from_picture(picture)?,
+        Some(file) if is_kfr(file) => {
+            // KF's location; the size, the style and any --max-iter come from this command.
+            let location = mandel::KfLocation::read(file)?;
+            let mut job = Job {
+                style,
+                ..args.grid.job()?
+            };
+            job.view = location.view(job.width, job.height)?;
+            if let (Some(n), false) = (location.iterations, given.has("max_iter")) {
+                job.max_iter = n;
+            }
+            job
+        }
+        Some(picture) => {
+            // The picture's parameters; how to run it and where it goes come from this
+            // command.
+            if let Some(option) = PICTURE_PARAMETERS.iter().find(|o| given.has(o)) {
+                return Err(UsageError(format!(
+                    "--{} cannot be used with --from {}: the picture carries its own",
+                    option.replace('_', "-"),
+                    picture.display()
+                ))
+                .into());
+            }
+            let mut job = Job::from_picture(picture)?;
+            if given.has("precision") {
+                job.precision = args.grid.precision;
+            }
+            job
+        }
         None => Job {
-            style: mandel::Style {
-                mode: args.color,
-                colormap: args.colormap,
-                cycle: args.cycle,
-                offset: args.offset,
-                inside: args.inside,
-                supersample: args.supersample,
-            },
+            style,
             ..args.grid.job()?
         },
     };
@@ -47,6 +76,9 @@ pub fn run(args: RenderArgs) -> Result<()> {
     job.pool = pool(args.pool, jobs)?;
     // Every value is checked before the output is opened.
     job.check()?;
+    if let Some(warning) = job.warning() {
+        eprintln!("mandel: warning: {warning}");
+    }
     // (From here: the deadline counts the render, not the parsing.)
     job.deadline = args.timeout.map(|t| std::time::Instant::now() + t);
 
@@ -83,7 +115,10 @@ pub fn run(args: RenderArgs) -> Result<()> {
             summary.rows,
             job.max_iter,
             pool_label(args.pool, jobs),
-            args.kernel,
+            match job.arithmetic()? {
+                mandel::Precision::Double => args.kernel.to_string(),
+                deep => deep.to_string(),
+            },
             group_thousands(summary.iterations),
             group_thousands(summary.computed),
             summary.compute_time.as_secs_f64(),
@@ -96,6 +131,25 @@ pub fn run(args: RenderArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The options whose values a picture given to `--from` carries.
+const PICTURE_PARAMETERS: [&str; 9] = [
+    "width",
+    "height",
+    "max_iter",
+    "colormap",
+    "color",
+    "cycle",
+    "offset",
+    "inside",
+    "supersample",
+];
+
+/// Whether `path` names a Kalles Fraktaler location file.
+fn is_kfr(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("kfr"))
 }
 
 /// The library's pool for `--pool` and `--jobs`: processes run this same binary's hidden

@@ -73,6 +73,17 @@ impl Real {
         FloatExp::new(m, e - 64)
     }
 
+    /// The value in decimal scientific notation, rounded to `digits` significant digits
+    /// (trailing zeros dropped): `8.75e1085`.
+    pub fn to_decimal(&self, digits: usize) -> String {
+        let mut consts = Consts::new().expect("astro-float's constants");
+        let text = self
+            .0
+            .format(Radix::Dec, RM, &mut consts)
+            .expect("a finite number formats");
+        round_decimal(&text, digits.max(1))
+    }
+
     /// `self + other`, rounded to `bits`.
     pub fn add(&self, other: &Real, bits: usize) -> Real {
         Real(self.0.add(&other.0, bits, RM))
@@ -109,6 +120,58 @@ impl Real {
     /// Whether `self > 0`.
     pub fn is_positive(&self) -> bool {
         !self.0.is_zero() && self.0.sign() == Some(Sign::Pos)
+    }
+}
+
+/// `text` (`-d.ddde±x`, as astro-float formats) rounded half up to `digits` significant
+/// digits, as `-d.dde x` without trailing zeros or a `+`.
+fn round_decimal(text: &str, digits: usize) -> String {
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", text),
+    };
+    let (mantissa, exponent) = rest.split_once(['e', 'E']).unwrap_or((rest, "0"));
+    let mut exponent: i64 = exponent.trim_start_matches('+').parse().unwrap_or(0);
+    let mut d: Vec<u8> = mantissa
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect();
+    if d.iter().all(|&x| x == 0) {
+        return "0".into();
+    }
+    if d.len() > digits {
+        let up = d[digits] >= 5;
+        d.truncate(digits);
+        if up {
+            let mut i = digits;
+            loop {
+                if i == 0 {
+                    d.insert(0, 1);
+                    d.truncate(digits);
+                    exponent += 1;
+                    break;
+                }
+                i -= 1;
+                if d[i] == 9 {
+                    d[i] = 0;
+                } else {
+                    d[i] += 1;
+                    break;
+                }
+            }
+        }
+    }
+    while d.len() > 1 && d.last() == Some(&0) {
+        d.pop();
+    }
+    let digits: String = d.iter().map(|&x| char::from(b'0' + x)).collect();
+    let (first, more) = digits.split_at(1);
+    let point = if more.is_empty() { "" } else { "." };
+    if exponent == 0 {
+        format!("{sign}{first}{point}{more}")
+    } else {
+        format!("{sign}{first}{point}{more}e{exponent}")
     }
 }
 
@@ -150,13 +213,38 @@ mod tests {
 
     #[test]
     fn text_that_is_not_a_decimal_is_refused() {
-        for bad in ["", "-", ".", "e5", "1e", "1.2.3", "inf", "NaN", "0x10", "1,5", "1e1234567890"]
-        {
+        for bad in [
+            "",
+            "-",
+            ".",
+            "e5",
+            "1e",
+            "1.2.3",
+            "inf",
+            "NaN",
+            "0x10",
+            "1,5",
+            "1e1234567890",
+        ] {
             assert_eq!(Real::parse(bad, 64).unwrap_err(), NotANumber, "{bad:?}");
         }
         for good in ["1", "+1", "-.5", "5.", "1E-5", "1e+400", "007"] {
             assert!(Real::parse(good, 64).is_ok(), "{good:?}");
         }
+    }
+
+    #[test]
+    fn decimals_are_written_to_the_digits_asked() {
+        let x = Real::parse("4e533", 128).unwrap();
+        let y = x.mul(&Real::parse("0.875", 128).unwrap(), 128);
+        assert_eq!(y.to_decimal(17), "3.5e533");
+        assert_eq!(
+            Real::parse("-0.000125", 128).unwrap().to_decimal(17),
+            "-1.25e-4"
+        );
+        assert_eq!(Real::parse("1", 64).unwrap().to_decimal(17), "1");
+        assert_eq!(Real::parse("9.996", 64).unwrap().to_decimal(3), "1e1");
+        assert_eq!(Real::parse("123456", 64).unwrap().to_decimal(2), "1.2e5");
     }
 
     #[test]

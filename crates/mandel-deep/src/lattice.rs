@@ -17,12 +17,11 @@ pub struct Lattice {
 }
 
 impl Lattice {
-    /// The picture `view_width` wide (in the plane) at `width` × `height` pixels, square
-    /// pixels, centred on the reference point.
-    pub fn new(view_width: FloatExp, width: u32, height: u32) -> Lattice {
+    /// The picture `view_width` × `view_height` (in the plane) at `width` × `height` pixels,
+    /// centred on the reference point.
+    pub fn new(view_width: FloatExp, view_height: FloatExp, width: u32, height: u32) -> Lattice {
         assert!(width > 0 && height > 0, "a picture has pixels");
-        let w = view_width;
-        let h = w * FloatExp::from(f64::from(height)) * FloatExp::from(1.0 / f64::from(width));
+        let (w, h) = (view_width, view_height);
         let half = FloatExp::from(0.5);
         Lattice {
             width,
@@ -63,9 +62,13 @@ impl Lattice {
         u64::from(self.width) * u64::from(self.height)
     }
 
-    /// The distance between neighbouring pixels.
+    /// The smaller of the distances between neighbouring pixels across and up.
     pub fn spacing(&self) -> FloatExp {
-        self.dx
+        if self.dx.cmp_abs(self.dy).is_le() {
+            self.dx.abs()
+        } else {
+            self.dy.abs()
+        }
     }
 
     /// The offset of pixel `index` (row-major) from the centre.

@@ -52,6 +52,8 @@ pub const SMOOTH_BAILOUT: f64 = SMOOTH_RADIUS * SMOOTH_RADIUS;
 /// A view of the plane at any depth: its centre at `bits` precision and its pixels.
 #[derive(Debug, Clone)]
 pub struct DeepView {
+    re_text: String,
+    im_text: String,
     re: Real,
     im: Real,
     bits: usize,
@@ -70,38 +72,40 @@ pub enum DeepError {
 }
 
 impl DeepView {
-    /// The view `view_width` wide (in the plane) centred on `re + im·i` (decimal texts), at
-    /// `width` × `height` pixels.
+    /// The view `view_width` × `view_height` (in the plane) centred on `re + im·i` (decimal
+    /// texts), at `width` × `height` pixels.
     pub fn new(
         re: &str,
         im: &str,
         view_width: FloatExp,
+        view_height: FloatExp,
         width: u32,
         height: u32,
     ) -> Result<DeepView, DeepError> {
-        let lattice = Lattice::new(view_width, width, height);
+        let lattice = Lattice::new(view_width, view_height, width, height);
         let bits = bits_for(lattice.spacing());
         if bits > MAX_BITS {
             return Err(DeepError::TooDeep(bits));
         }
-        let re_value = Real::parse(re, bits).map_err(|_| DeepError::Re(re.to_string()))?;
-        let im_value = Real::parse(im, bits).map_err(|_| DeepError::Im(im.to_string()))?;
+        DeepView::at_bits(re, im, lattice, bits)
+    }
+
+    fn at_bits(re: &str, im: &str, lattice: Lattice, bits: usize) -> Result<DeepView, DeepError> {
         Ok(DeepView {
-            re: re_value,
-            im: im_value,
+            re: Real::parse(re, bits).map_err(|_| DeepError::Re(re.to_string()))?,
+            im: Real::parse(im, bits).map_err(|_| DeepError::Im(im.to_string()))?,
+            re_text: re.to_string(),
+            im_text: im.to_string(),
             bits,
             lattice,
         })
     }
 
-    /// The same view at another precision (for checking one precision against another).
-    pub fn with_bits(&self, bits: usize, re: &str, im: &str) -> Result<DeepView, DeepError> {
-        Ok(DeepView {
-            re: Real::parse(re, bits).map_err(|_| DeepError::Re(re.to_string()))?,
-            im: Real::parse(im, bits).map_err(|_| DeepError::Im(im.to_string()))?,
-            bits,
-            lattice: self.lattice,
-        })
+    /// The same view with its centre read again at `bits` and every arbitrary-precision step
+    /// taken at `bits` (for checking one precision against another).
+    pub fn with_bits(&self, bits: usize) -> DeepView {
+        DeepView::at_bits(&self.re_text, &self.im_text, self.lattice, bits)
+            .expect("the texts parsed once")
     }
 
     /// The view sampled k × k times per pixel.

@@ -52,7 +52,11 @@ impl<'a> Meter<'a> {
             return Ok(());
         }
         self.left = POLL_STEPS;
-        if self.stop.poll() { Err(Stopped) } else { Ok(()) }
+        if self.stop.poll() {
+            Err(Stopped)
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -139,6 +139,8 @@ pub enum Field {
     Center,
     /// The view's magnification.
     Zoom,
+    /// The arithmetic: doubles, perturbation or direct.
+    Precision,
     /// The view as a whole (a combination of its parameters).
     View,
     /// The rows to render.
@@ -169,7 +171,7 @@ pub enum Field {
 
 impl Field {
     /// Every field.
-    pub const ALL: [Field; 22] = [
+    pub const ALL: [Field; 23] = [
         Field::Width,
         Field::Height,
         Field::MaxIter,
@@ -179,6 +181,7 @@ impl Field {
         Field::Ymax,
         Field::Center,
         Field::Zoom,
+        Field::Precision,
         Field::View,
         Field::Rows,
         Field::Color,
@@ -206,6 +209,7 @@ impl Field {
             Field::Ymax => "ymax",
             Field::Center => "center",
             Field::Zoom => "zoom",
+            Field::Precision => "precision",
             Field::View => "view",
             Field::Rows => "rows",
             Field::Color => "color",

@@ -6,10 +6,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use mandel_deep::FloatExp;
 use mandel_kernel::{Kernel, Shortcuts, Viewport};
 
 use crate::cancel::Cancel;
 use crate::color::Colormap;
+use crate::deep::{DeepParams, Precision};
 use crate::error::{Error, Field, Result};
 use crate::output::{self, Format};
 use crate::render::{Engine, Params, Pool};
@@ -52,6 +54,8 @@ pub struct Job {
     pub height: u32,
     /// Iteration limit: a pixel that reaches it is taken to be in the set.
     pub max_iter: u32,
+    /// The arithmetic: the seed's doubles, or perturbation past their reach.
+    pub precision: Precision,
     /// The rows to render, row 0 sampling the view's bottom edge; `None`: all of them. A
     /// pixel's value depends only on its place in the whole picture.
     pub rows: Option<Range<u32>>,
@@ -84,6 +88,7 @@ impl Default for Job {
             width: 400,
             height: 400,
             max_iter: 1000,
+            precision: Precision::Auto,
             rows: None,
             style: Style::default(),
             format: Format::Png,
@@ -104,6 +109,7 @@ impl fmt::Debug for Job {
             .field("width", &self.width)
             .field("height", &self.height)
             .field("max_iter", &self.max_iter)
+            .field("precision", &self.precision)
             .field("rows", &self.rows)
             .field("style", &self.style)
             .field("format", &self.format)
@@ -118,7 +124,7 @@ impl fmt::Debug for Job {
 
 /// The keys [`Job::set`] takes besides `format`, in the canonical text's order (the view's
 /// are passed on to [`View::set`]).
-const KEYS: [Field; 16] = [
+const KEYS: [Field; 17] = [
     Field::Width,
     Field::Height,
     Field::MaxIter,
@@ -128,6 +134,7 @@ const KEYS: [Field; 16] = [
     Field::Ymax,
     Field::Center,
     Field::Zoom,
+    Field::Precision,
     Field::Rows,
     Field::Color,
     Field::Colormap,
@@ -170,6 +177,7 @@ impl Job {
             Field::Color => self.style.mode = v.parse::<ColorMode>().map_err(named)?,
             Field::Colormap => self.style.colormap = v.parse::<Colormap>().map_err(named)?,
             Field::Format => self.format = v.parse::<Format>().map_err(named)?,
+            Field::Precision => self.precision = v.parse::<Precision>().map_err(named)?,
             Field::Cycle => self.style.cycle = Some(finite(field, v)?),
             Field::Offset => self.style.offset = finite(field, v)?,
             Field::Inside => self.style.inside = Some(style::parse_color(v)?),
@@ -248,10 +256,13 @@ impl Job {
             (Field::Height, self.height.to_string()),
             (Field::MaxIter, self.max_iter.to_string()),
         ];
-        pairs.extend(
-            self.view
-                .canonical_pairs(self.width.max(1), self.height.max(1))?,
-        );
+        let (w, h) = (self.width.max(1), self.height.max(1));
+        let deep = self.precision.resolve(&self.view, w)? != Precision::Double;
+        pairs.extend(self.view.canonical_pairs(w, h, deep)?);
+        // Absent for auto, so that the texts of pictures made before it existed are unchanged.
+        if self.precision != Precision::Auto {
+            pairs.push((Field::Precision, self.precision.to_string()));
+        }
         if let Some(rows) = &self.rows {
             pairs.push((Field::Rows, format!("{}..{}", rows.start, rows.end)));
         }
@@ -285,6 +296,31 @@ impl Job {
         self.view.viewport(self.width, self.height)
     }
 
+    /// The arithmetic the job runs in: its [`Job::precision`], with `auto` resolved for its
+    /// view and size.
+    pub fn arithmetic(&self) -> Result<Precision> {
+        self.precision.resolve(&self.view, self.width)
+    }
+
+    /// A warning for a job that will run but not as its user hopes: doubles forced onto a
+    /// view whose pixels they cannot tell apart. One line, or None.
+    pub fn warning(&self) -> Option<String> {
+        if self.precision != Precision::Double {
+            return None;
+        }
+        let (spacing, largest) = self.view.scale(self.width).ok()?;
+        let resolution = FloatExp::from(largest.max(f64::MIN_POSITIVE) * f64::EPSILON * 4.0);
+        spacing.cmp_abs(resolution).is_lt().then(|| {
+            format!(
+                "doubles cannot tell this view's pixels apart (they are {:.3e} \
+                 apart, a double's step there is {:.3e}): the picture will be blocks; \
+                 precision auto renders it by perturbation instead",
+                spacing.to_f64(),
+                largest * f64::EPSILON
+            )
+        })
+    }
+
     /// The rows this job renders.
     pub fn row_range(&self) -> Range<u32> {
         self.rows.clone().unwrap_or(0..self.height)
@@ -313,8 +349,39 @@ impl Job {
         if self.height == 0 {
             return Err(Error::invalid(Field::Height, 0, "must be at least 1"));
         }
-        let viewport = self.viewport()?;
-        let mut params = Params::new(viewport, self.max_iter)?;
+        let precision = self.precision.resolve(&self.view, self.width)?;
+        let mut params = if precision == Precision::Double {
+            let viewport = self.viewport().map_err(|e| match e {
+                // Edges that doubles cannot tell apart: say what can.
+                Error::Invalid {
+                    field,
+                    value,
+                    reason,
+                } if self.precision == Precision::Double && self.view.is_centered() => {
+                    Error::Invalid {
+                        field,
+                        value,
+                        reason: format!(
+                            "{reason}: doubles cannot resolve this view (precision auto or \
+                             perturbation renders it)"
+                        ),
+                    }
+                }
+                e => e,
+            })?;
+            Params::new(viewport, self.max_iter)?
+        } else {
+            let view = self.view.deep(self.width, self.height)?;
+            // The scheduler slices pixels by their place in a lattice of this size; which
+            // point each samples is the deep view's.
+            let stand_in = Viewport::new(mandel_kernel::SEED_BOUNDS, self.width, self.height)?;
+            let mut params = Params::new(stand_in, self.max_iter)?;
+            params.deep = Some(Arc::new(DeepParams {
+                view,
+                direct: precision == Precision::Direct,
+            }));
+            params
+        };
         if let Some(rows) = &self.rows {
             if rows.start >= rows.end || rows.end > self.height {
                 return Err(Error::invalid(
@@ -472,6 +539,13 @@ mod tests {
             ("rows=0..401", "rows"),
             ("rows=x", "rows"),
             ("width=3&width=4", "width"),
+            ("precision=fast", "precision"),
+            ("zoom=-1e1000", "zoom"),
+            ("zoom=1e99999&center=0,0", "zoom"),
+            ("center=1e400,0", "center"),
+            ("center=0,0x1", "center"),
+            ("center=0,0&zoom=1e1000&precision=double", "zoom"),
+            ("center=1,0&zoom=1e17&precision=double", "xmin"),
         ] {
             let err = parse(q).and_then(|job| job.plan().map(|_| ())).unwrap_err();
             match &err {

@@ -34,9 +34,11 @@
 
 mod cancel;
 pub mod color;
+mod deep;
 mod error;
 mod grid;
 mod job;
+mod kfr;
 mod memory;
 mod output;
 mod pipeline;
@@ -48,9 +50,11 @@ mod view;
 
 pub use cancel::Cancel;
 pub use color::Colormap;
+pub use deep::Precision;
 pub use error::{Error, Field, Result};
 pub use grid::Grid;
 pub use job::{Job, PICTURE_PREFIX, ProgressFn};
+pub use kfr::KfLocation;
 pub use mandel_kernel::{
     Bounds, KERNEL_ENV, Kernel, SEED_BOUNDS, Shortcuts, Viewport, escape_time,
 };

@@ -13,18 +13,23 @@ use rayon::prelude::*;
 use mandel_kernel::{Kernel, Shortcuts, Stop, Stopped, Viewport};
 
 use crate::cancel::Cancel;
+use crate::deep::{DeepCounter, DeepParams};
 use crate::error::{Error, Field, Result};
 use crate::grid::Grid;
 use crate::process_pool::{self, WorkerCommand};
 use crate::tuning::{AHEAD_PER_THREAD, PIXELS_PER_TASK, SMALL_RENDER, WIDE_ROW};
 
 /// What to render: a pixel grid over the plane, the iteration limit, and the rows wanted.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Params {
+    /// The pixels, and for a double-precision render the point each samples.
     pub viewport: Viewport,
     pub max_iter: u32,
     /// The rows computed, row 0 being `ymin`: a grid holds these rows only.
     pub rows: Range<u32>,
+    /// Past double precision: the deep view whose points the pixels sample, and how they are
+    /// counted (the viewport then only gives the lattice's size).
+    pub deep: Option<Arc<DeepParams>>,
 }
 
 impl Params {
@@ -41,6 +46,7 @@ impl Params {
             viewport,
             max_iter,
             rows: 0..viewport.height(),
+            deep: None,
         })
     }
 
@@ -406,6 +412,12 @@ pub(crate) fn render_into(
     );
     engine.check_kernel()?;
     engine.check_stop()?;
+    if let Some(deep) = &params.deep {
+        // Deep renders run in this process: the workers' protocol carries double lattices.
+        let counter = deep_counter(deep, params, engine, false)?;
+        let fill = |first: u64, out: &mut [u32]| counter.counts(first, engine.stop(), out);
+        return fill_spans(params, engine, grid.counts_mut(), &fill, on_band);
+    }
     if let Pool::Processes { jobs, worker } = &engine.pool {
         return process_pool::render_into(params, engine, *jobs, worker, grid, on_band);
     }
@@ -418,6 +430,18 @@ pub(crate) fn render_into(
     let fill =
         |first: u64, out: &mut [u32]| kernel.render_span(vp, first, max_iter, shortcuts, stop, out);
     fill_spans(params, engine, grid.counts_mut(), &fill, on_band)
+}
+
+/// The counter of a deep render's pixels, its reference orbit computed (escaping at |z| ≥ 2,
+/// or with `smooth` at the smooth colouring's radius).
+pub(crate) fn deep_counter<'a>(
+    deep: &'a DeepParams,
+    params: &Params,
+    engine: &Engine,
+    smooth: bool,
+) -> Result<DeepCounter<'a>> {
+    DeepCounter::new(deep, params.max_iter, smooth, engine.stop())
+        .map_err(|Stopped| engine.stopped())
 }
 
 /// Which end of the grid [`render_in_order`] delivers first.
@@ -444,6 +468,10 @@ pub(crate) fn render_in_order(
 ) -> Result<(u64, u64)> {
     let vp = &params.viewport;
     engine.check_kernel()?;
+    let counter = match &params.deep {
+        Some(deep) => Some(deep_counter(deep, params, engine, false)?),
+        None => None,
+    };
     let tasks = Tasks::new(params);
     let skipped = AtomicU64::new(0);
     let compute = |t: usize, buf: &mut Vec<u32>| -> Result<()> {
@@ -451,17 +479,19 @@ pub(crate) fn render_in_order(
         let (first, len) = tasks.span(t, order);
         // The kernel writes every count: a reused buffer is not cleared first.
         buf.resize(len as usize, 0);
-        let n = engine
-            .kernel
-            .render_span(
+        let first = tasks.in_viewport(first);
+        let n = match &counter {
+            Some(counter) => counter.counts(first, engine.stop(), buf),
+            None => engine.kernel.render_span(
                 vp,
-                tasks.in_viewport(first),
+                first,
                 params.max_iter,
                 engine.shortcuts,
                 engine.stop(),
                 buf,
-            )
-            .map_err(|Stopped| engine.stopped())?;
+            ),
+        }
+        .map_err(|Stopped| engine.stopped())?;
         skipped.fetch_add(n, Ordering::Relaxed);
         Ok(())
     };

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use mandel_kernel::{Bounds, Viewport};
 
@@ -269,6 +270,7 @@ fn sample_params(params: &Params, k: u32) -> Result<Params> {
         viewport,
         max_iter: params.max_iter,
         rows: params.rows.start * k..params.rows.end * k,
+        deep: params.deep.as_ref().map(|d| Arc::new(d.supersampled(k))),
     })
 }
 
@@ -286,8 +288,13 @@ fn sample_values(
         let mut values = memory::try_vec::<f64>("the smooth values", params.pixels())?;
         values.resize(params.pixels() as usize, 0.0);
         let stop = engine.stop();
-        let fill = |first: u64, out: &mut [f64]| {
-            mandel_kernel::smooth_span(&vp, first, max_iter, stop, out)
+        let counter = match &params.deep {
+            Some(deep) => Some(crate::render::deep_counter(deep, params, engine, true)?),
+            None => None,
+        };
+        let fill = |first: u64, out: &mut [f64]| match &counter {
+            Some(counter) => counter.smooth(first, stop, out),
+            None => mandel_kernel::smooth_span(&vp, first, max_iter, stop, out),
         };
         let on_band = |band: Band<f64>| on_pixels(band.pixels());
         let iterations = crate::render::fill_spans(params, engine, &mut values, &fill, &on_band)?;

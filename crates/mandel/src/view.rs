@@ -1,7 +1,10 @@
 //! Where in the plane a job looks: the view's edges, or a centre and a zoom, as people give
-//! them; resolved into the pixel lattice the kernels sample ([`Viewport`]).
+//! them; resolved into the pixel lattice the double-precision kernels sample ([`Viewport`]),
+//! or, past double precision, into a [`DeepView`] (the centre to as many digits as given and
+//! needed, the pixels as offsets from it).
 
 use crate::error::{Error, Field, Result};
+use mandel_deep::{DeepError, DeepView, FloatExp, Real};
 use mandel_kernel::{Bounds, SEED_BOUNDS, Viewport};
 
 /// A view of the complex plane: either edges (each defaulting to the seed's) or a centre and
@@ -9,17 +12,35 @@ use mandel_kernel::{Bounds, SEED_BOUNDS, Viewport};
 ///
 /// Views are built from numbers ([`View::edges`], [`View::centered`]) or from text
 /// ([`View::set`]: the canonical form's keys `xmin`, `xmax`, `ymin`, `ymax`, `center`,
-/// `zoom`). Its fields are private so that precision beyond doubles can be added to the
-/// centre and zoom without changing any caller.
+/// `zoom`). A centre and a zoom given as text keep every digit: a centre of a thousand digits
+/// and a zoom of `1e1086` are read exactly, for the deep renderer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct View {
     edges: [Option<f64>; 4],
-    center: Option<(f64, f64)>,
-    zoom: Option<f64>,
+    center: Option<Center>,
+    zoom: Option<Zoom>,
+}
+
+/// A centre as given: its two decimal texts, and the nearest doubles.
+#[derive(Debug, Clone, PartialEq)]
+struct Center {
+    re: String,
+    im: String,
+    value: (f64, f64),
+}
+
+/// A zoom as given: its decimal text, and its value to a double's precision at any size.
+#[derive(Debug, Clone, PartialEq)]
+struct Zoom {
+    text: String,
+    value: FloatExp,
 }
 
 /// The edge fields in the order of `View::edges`.
 const EDGES: [Field; 4] = [Field::Xmin, Field::Xmax, Field::Ymin, Field::Ymax];
+
+/// The view at zoom 1 is this wide, as the seed's.
+const UNZOOMED_WIDTH: f64 = 3.5;
 
 impl View {
     /// The seed's view: real axis -2.5 to 1, imaginary axis -1 to 1.
@@ -39,15 +60,27 @@ impl View {
     /// aspect ratio, so that pixels are square.
     pub fn centered(re: f64, im: f64, zoom: f64) -> Self {
         View {
-            center: Some((re, im)),
-            zoom: Some(zoom),
+            center: Some(Center {
+                re: format!("{re:?}"),
+                im: format!("{im:?}"),
+                value: (re, im),
+            }),
+            zoom: Some(Zoom {
+                text: format!("{zoom:?}"),
+                value: if zoom.is_finite() {
+                    FloatExp::from(zoom)
+                } else {
+                    FloatExp::ZERO
+                },
+            }),
             ..View::default()
         }
     }
 
     /// Sets one parameter from its text: `xmin`, `xmax`, `ymin`, `ymax` (numbers), `center`
-    /// (`RE,IM`) or `zoom`. Mixing edges with a centre or zoom is refused when the view is
-    /// resolved ([`View::viewport`]), naming the first edge given.
+    /// (`RE,IM`, decimals of any length) or `zoom` (a decimal of any size: `4.0E533`). Mixing
+    /// edges with a centre or zoom is refused when the view is resolved
+    /// ([`View::viewport`]), naming the first edge given.
     pub fn set(&mut self, field: Field, text: &str) -> Result<()> {
         let text = text.trim();
         match field {
@@ -59,9 +92,22 @@ impl View {
                         "is not RE,IM (two numbers separated by a comma)",
                     )
                 })?;
-                self.center = Some((number(field, re)?, number(field, im)?));
+                let (re, im) = (re.trim(), im.trim());
+                self.center = Some(Center {
+                    value: (number(field, re)?, number(field, im)?),
+                    re: re.to_string(),
+                    im: im.to_string(),
+                });
             }
-            Field::Zoom => self.zoom = Some(number(field, text)?),
+            Field::Zoom => {
+                let value = Real::parse(text, 128)
+                    .map_err(|_| Error::invalid(field, text, "is not a number"))?
+                    .to_floatexp();
+                self.zoom = Some(Zoom {
+                    text: text.to_string(),
+                    value,
+                });
+            }
             _ => {
                 let i = EDGES
                     .iter()
@@ -78,51 +124,110 @@ impl View {
         self.center.is_some() || self.zoom.is_some()
     }
 
-    /// The pixel lattice of this view at `width` x `height`: which point each pixel samples.
-    /// Checks every value; the error names the first bad one.
+    /// The pixel lattice of this view at `width` x `height` in doubles: which point each
+    /// pixel samples. Checks every value; the error names the first bad one.
     pub fn viewport(&self, width: u32, height: u32) -> Result<Viewport> {
         let bounds = if self.is_centered() {
-            if let Some((field, v)) = EDGES
-                .iter()
-                .zip(self.edges)
-                .find_map(|(&f, v)| v.map(|v| (f, v)))
-            {
+            self.check_no_edges()?;
+            let (re, im) = self.center_value();
+            let zoom = self.zoom_value()?.to_f64();
+            if !zoom.is_finite() {
+                let text = self.zoom.as_ref().map_or("", |z| z.text.as_str());
                 return Err(Error::invalid(
-                    field,
-                    v,
-                    "cannot be combined with center/zoom",
+                    Field::Zoom,
+                    text,
+                    "is beyond a double's range",
                 ));
             }
-            let (re, im) = self.center.unwrap_or((-0.75, 0.0));
-            from_center_zoom(re, im, self.zoom.unwrap_or(1.0), width, height)?
+            from_center_zoom(re, im, zoom, width, height)?
         } else {
-            let d = [
-                SEED_BOUNDS.xmin,
-                SEED_BOUNDS.xmax,
-                SEED_BOUNDS.ymin,
-                SEED_BOUNDS.ymax,
-            ];
-            let [xmin, xmax, ymin, ymax] = [0, 1, 2, 3].map(|i| self.edges[i].unwrap_or(d[i]));
-            Bounds {
-                xmin,
-                xmax,
-                ymin,
-                ymax,
-            }
+            self.bounds()
         };
         Ok(Viewport::new(bounds, width, height)?)
     }
 
+    /// The view at `width` x `height` for the deep renderer: its centre at the precision its
+    /// pixels need. Checks every value; the error names the first bad one.
+    pub fn deep(&self, width: u32, height: u32) -> Result<DeepView> {
+        let (re, im, view_width, view_height) = if self.is_centered() {
+            self.check_no_edges()?;
+            self.finite_center()?;
+            let (re, im) = self.center_texts();
+            let zoom = self.zoom_value()?;
+            let bits = 128;
+            let w = Real::from_f64(UNZOOMED_WIDTH, bits)
+                .div(&Real::from_floatexp(zoom, bits), bits)
+                .to_floatexp();
+            let h = w * FloatExp::from(f64::from(height)) * FloatExp::from(1.0 / f64::from(width));
+            (re, im, w, h)
+        } else {
+            // Checked as the double lattice is; then the same rectangle about its centre.
+            let b = Viewport::new(self.bounds(), width, height)?.bounds();
+            let (re, im) = ((b.xmin + b.xmax) / 2.0, (b.ymin + b.ymax) / 2.0);
+            let (w, h) = (b.xmax - b.xmin, b.ymax - b.ymin);
+            (format!("{re:?}"), format!("{im:?}"), w.into(), h.into())
+        };
+        DeepView::new(&re, &im, view_width, view_height, width, height).map_err(|e| match e {
+            DeepError::Re(t) | DeepError::Im(t) => {
+                Error::invalid(Field::Center, t, "is not a number")
+            }
+            DeepError::TooDeep(bits) => Error::invalid(
+                Field::Zoom,
+                self.zoom.as_ref().map_or("1", |z| z.text.as_str()),
+                format!(
+                    "needs {bits} bits of precision at this size, more than the {} this \
+                     renderer allows",
+                    mandel_deep::MAX_BITS
+                ),
+            ),
+        })
+    }
+
+    /// The distance between neighbouring pixels at `width` (as a multiple of a power of two
+    /// at any depth), and the largest |coordinate| in the view, for choosing the precision.
+    pub(crate) fn scale(&self, width: u32) -> Result<(FloatExp, f64)> {
+        if self.is_centered() {
+            self.check_no_edges()?;
+            let zoom = self.zoom_value()?;
+            let (re, im) = self.finite_center()?;
+            let spacing = Real::from_f64(UNZOOMED_WIDTH / f64::from(width.max(1)), 128)
+                .div(&Real::from_floatexp(zoom, 128), 128)
+                .to_floatexp();
+            Ok((spacing, re.abs().max(im.abs())))
+        } else {
+            let b = Viewport::new(self.bounds(), width.max(1), 1)?.bounds();
+            let spacing = (b.xmax - b.xmin) / f64::from(width.max(1));
+            let largest = [b.xmin, b.xmax, b.ymin, b.ymax]
+                .iter()
+                .fold(0.0f64, |m, v| m.max(v.abs()));
+            Ok((FloatExp::from(spacing.abs()), largest))
+        }
+    }
+
     /// The view's parameters as the canonical form's key-value pairs: the centre and zoom if
     /// it has them, else its four edges (each exact: printed so that it parses back to the
-    /// same double).
-    pub(crate) fn canonical_pairs(&self, width: u32, height: u32) -> Result<Vec<(Field, String)>> {
+    /// same double). With `every_digit`, the centre and zoom keep the digits they were given
+    /// (for deep views); otherwise they are the doubles the kernels use.
+    pub(crate) fn canonical_pairs(
+        &self,
+        width: u32,
+        height: u32,
+        every_digit: bool,
+    ) -> Result<Vec<(Field, String)>> {
         if self.is_centered() {
-            let (re, im) = self.center.unwrap_or((-0.75, 0.0));
-            Ok(vec![
-                (Field::Center, format!("{re:?},{im:?}")),
-                (Field::Zoom, format!("{:?}", self.zoom.unwrap_or(1.0))),
-            ])
+            let (center, zoom) = if every_digit {
+                let (re, im) = self.center_texts();
+                let zoom = self
+                    .zoom
+                    .as_ref()
+                    .map_or("1".to_string(), |z| z.text.clone());
+                (format!("{re},{im}"), zoom)
+            } else {
+                let (re, im) = self.center_value();
+                let zoom = self.zoom_value()?.to_f64();
+                (format!("{re:?},{im:?}"), format!("{zoom:?}"))
+            };
+            Ok(vec![(Field::Center, center), (Field::Zoom, zoom)])
         } else {
             let b = self.viewport(width, height)?.bounds();
             Ok(EDGES
@@ -131,6 +236,81 @@ impl View {
                 .map(|(f, v)| (f, format!("{v:?}")))
                 .collect())
         }
+    }
+
+    fn check_no_edges(&self) -> Result<()> {
+        match EDGES
+            .iter()
+            .zip(self.edges)
+            .find_map(|(&f, v)| v.map(|v| (f, v)))
+        {
+            Some((field, v)) => Err(Error::invalid(
+                field,
+                v,
+                "cannot be combined with center/zoom",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn bounds(&self) -> Bounds {
+        let d = [
+            SEED_BOUNDS.xmin,
+            SEED_BOUNDS.xmax,
+            SEED_BOUNDS.ymin,
+            SEED_BOUNDS.ymax,
+        ];
+        let [xmin, xmax, ymin, ymax] = [0, 1, 2, 3].map(|i| self.edges[i].unwrap_or(d[i]));
+        Bounds {
+            xmin,
+            xmax,
+            ymin,
+            ymax,
+        }
+    }
+
+    /// The centre's doubles, checked to be finite.
+    fn finite_center(&self) -> Result<(f64, f64)> {
+        let (re, im) = self.center_value();
+        let (re_text, im_text) = self.center_texts();
+        for (v, text, what) in [(re, re_text, "real"), (im, im_text, "imaginary")] {
+            if !v.is_finite() {
+                return Err(Error::invalid(
+                    Field::Center,
+                    text,
+                    format!("must be a finite number (the {what} part)"),
+                ));
+            }
+        }
+        Ok((re, im))
+    }
+
+    fn center_value(&self) -> (f64, f64) {
+        self.center.as_ref().map_or((-0.75, 0.0), |c| c.value)
+    }
+
+    fn center_texts(&self) -> (String, String) {
+        self.center
+            .as_ref()
+            .map_or(("-0.75".into(), "0".into()), |c| {
+                (c.re.clone(), c.im.clone())
+            })
+    }
+
+    /// The zoom, checked to be greater than 0.
+    fn zoom_value(&self) -> Result<FloatExp> {
+        let Some(zoom) = &self.zoom else {
+            return Ok(FloatExp::from(1.0));
+        };
+        if zoom.value.mantissa() <= 0.0 {
+            let v = if zoom.text.is_empty() {
+                "0"
+            } else {
+                &zoom.text
+            };
+            return Err(Error::invalid(Field::Zoom, v, "must be greater than 0"));
+        }
+        Ok(zoom.value)
     }
 }
 
@@ -149,10 +329,7 @@ fn from_center_zoom(re: f64, im: f64, zoom: f64, width: u32, height: u32) -> Res
     if !zoom.is_finite() {
         return Err(Error::invalid(Field::Zoom, zoom, "must be a finite number"));
     }
-    if zoom <= 0.0 {
-        return Err(Error::invalid(Field::Zoom, zoom, "must be greater than 0"));
-    }
-    let view_width = 3.5 / zoom;
+    let view_width = UNZOOMED_WIDTH / zoom;
     let view_height = view_width * f64::from(height) / f64::from(width.max(1));
     Ok(Bounds {
         xmin: re - view_width / 2.0,
@@ -230,7 +407,7 @@ mod tests {
             }),
         ] {
             let mut again = View::default();
-            for (field, text) in view.canonical_pairs(320, 200).unwrap() {
+            for (field, text) in view.canonical_pairs(320, 200, false).unwrap() {
                 again.set(field, &text).unwrap();
             }
             assert_eq!(

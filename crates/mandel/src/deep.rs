@@ -1,0 +1,169 @@
+//! Past double precision: which arithmetic a job uses ([`Precision`]), and the counting of
+//! pixels by perturbation or direct iteration (`mandel-deep`) for the scheduler, in place of
+//! the double-precision kernels.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use mandel_deep::{COUNT_BAILOUT, DeepView, FloatExp, ReferenceOrbit, SMOOTH_BAILOUT};
+use mandel_kernel::{Stop, Stopped};
+
+use crate::error::{Error, Field, Result};
+use crate::tuning::DOUBLE_MIN_WIDTH;
+use crate::view::View;
+
+/// The arithmetic of a render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// Doubles (the seed's exact arithmetic) where they stay faithful to the set, perturbation
+    /// beyond: see [`Precision::resolve`].
+    #[default]
+    Auto,
+    /// The seed's double arithmetic, bit for bit, however deep (past its resolution the
+    /// picture is blocks, and [`crate::Job::warning`] says so).
+    Double,
+    /// One reference orbit in arbitrary precision, every pixel as a delta from it.
+    Perturbation,
+    /// Every pixel iterated in arbitrary precision: slow, the ground truth for counts (a
+    /// smooth colouring's values still come by perturbation).
+    Direct,
+}
+
+impl Precision {
+    /// The name, as `--precision` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Auto => "auto",
+            Precision::Double => "double",
+            Precision::Perturbation => "perturbation",
+            Precision::Direct => "direct",
+        }
+    }
+
+    /// What `auto` means for `view` at `width` pixels across: [`Precision::Double`] while
+    /// the view is at least [`DOUBLE_MIN_WIDTH`] of its largest coordinate wide,
+    /// [`Precision::Perturbation`] below it. Other precisions stand.
+    pub fn resolve(self, view: &View, width: u32) -> Result<Precision> {
+        if self != Precision::Auto {
+            return Ok(self);
+        }
+        let (spacing, largest) = view.scale(width)?;
+        let view_width = spacing * FloatExp::from(f64::from(width.max(1)));
+        let floor = FloatExp::from(largest.max(f64::MIN_POSITIVE) * DOUBLE_MIN_WIDTH);
+        Ok(if view_width.cmp_abs(floor).is_ge() {
+            Precision::Double
+        } else {
+            Precision::Perturbation
+        })
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Precision {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Precision::Auto),
+            "double" => Ok(Precision::Double),
+            "perturbation" => Ok(Precision::Perturbation),
+            "direct" => Ok(Precision::Direct),
+            _ => Err(Error::invalid(
+                Field::Precision,
+                s,
+                "is not known (choose auto, double, perturbation or direct)",
+            )),
+        }
+    }
+}
+
+/// A deep view and how its pixels are counted: what `Params` carries past double precision.
+#[derive(Debug, Clone)]
+pub(crate) struct DeepParams {
+    pub view: DeepView,
+    pub direct: bool,
+}
+
+impl DeepParams {
+    /// The same counting for the k × k samples of each pixel.
+    pub fn supersampled(&self, k: u32) -> DeepParams {
+        DeepParams {
+            view: self.view.supersampled(k),
+            direct: self.direct,
+        }
+    }
+}
+
+/// The counter of one render's pixels: the reference orbit computed (once, for every thread)
+/// when perturbing.
+pub(crate) struct DeepCounter<'a> {
+    params: &'a DeepParams,
+    orbit: Option<Arc<ReferenceOrbit>>,
+    max_iter: u32,
+}
+
+impl<'a> DeepCounter<'a> {
+    /// Prepares the counting of `params` to `max_iter`, escaping at |z| ≥ 2 (`smooth`:
+    /// at the smooth colouring's radius).
+    pub fn new(
+        params: &'a DeepParams,
+        max_iter: u32,
+        smooth: bool,
+        stop: Stop,
+    ) -> std::result::Result<Self, Stopped> {
+        let bailout = if smooth {
+            SMOOTH_BAILOUT
+        } else {
+            COUNT_BAILOUT
+        };
+        let orbit = if params.direct && !smooth {
+            None
+        } else {
+            Some(Arc::new(params.view.reference(max_iter, bailout, stop)?))
+        };
+        Ok(DeepCounter {
+            params,
+            orbit,
+            max_iter,
+        })
+    }
+
+    /// The counts of pixels `first..` into `out`; returns the iterations they did beyond
+    /// those computed (none: nothing here is skipped).
+    pub fn counts(
+        &self,
+        first: u64,
+        stop: Stop,
+        out: &mut [u32],
+    ) -> std::result::Result<u64, Stopped> {
+        match &self.orbit {
+            Some(orbit) if !self.params.direct => {
+                self.params.view.perturbed_span(orbit, first, stop, out)?;
+            }
+            _ => {
+                self.params
+                    .view
+                    .direct_span(self.max_iter, first, stop, out)?;
+            }
+        }
+        Ok(0)
+    }
+
+    /// The smooth counts of pixels `first..` into `out` (NaN inside); returns the iterations.
+    pub fn smooth(
+        &self,
+        first: u64,
+        stop: Stop,
+        out: &mut [f64],
+    ) -> std::result::Result<u64, Stopped> {
+        let orbit = self.orbit.as_ref().expect("a smooth counter has its orbit");
+        self.params
+            .view
+            .perturbed_smooth_span(orbit, first, stop, out)
+    }
+}
