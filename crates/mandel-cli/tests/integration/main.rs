@@ -5,6 +5,7 @@ mod util;
 
 mod bench;
 mod cli_errors;
+mod deep;
 mod exactness;
 mod formats;
 mod pictures;
