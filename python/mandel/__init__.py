@@ -58,7 +58,12 @@ _VIEW = """width, height : int
         Magnification about ``center``.
     rows : (int, int), optional
         Only rows ``start`` to ``end - 1`` (row 0 at ymin): the array then has that many
-        rows."""
+        rows.
+    precision : str
+        ``"auto"`` (the seed's doubles where they stay faithful, perturbation around an
+        arbitrary-precision reference orbit beyond: any depth, ``zoom="1e1000"``),
+        ``"double"``, ``"perturbation"`` or ``"direct"`` (every pixel in arbitrary
+        precision: slow, the ground truth)."""
 
 _STYLE = """colormap : str
         A matplotlib colormap's name: viridis (the seed's), magma, inferno, plasma, turbo,
@@ -109,8 +114,8 @@ def _text(x):
 
 @_doc(view=_VIEW, run=_RUN, raises=_RAISES)
 def render(width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=None, ymax=None,
-           *, center=None, zoom=None, rows=None, kernel="auto", jobs=None, pool="threads",
-           shortcuts=True):
+           *, center=None, zoom=None, rows=None, precision="auto", kernel="auto", jobs=None,
+           pool="threads", shortcuts=True):
     """Escape counts of the Mandelbrot set, as a numpy array.
 
     Pixel (r, c) samples the point ``c*dx + xmin + i*(r*dy + ymin)`` with ``dx = (xmax -
@@ -135,8 +140,8 @@ def render(width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=None
     {raises}
     """
     job = _mandel.job(width, height, max_iter, xmin, xmax, ymin, ymax, center=center,
-                      zoom=zoom, rows=rows, kernel=kernel, jobs=jobs, pool=pool,
-                      shortcuts=shortcuts)
+                      zoom=zoom, rows=rows, precision=precision, kernel=kernel, jobs=jobs,
+                      pool=pool, shortcuts=shortcuts)
     return _mandel.counts(job)
 
 
@@ -187,9 +192,9 @@ def colorize(counts, colormap="viridis", color="counts", *, max_iter=None, cycle
 
 @_doc(view=_VIEW, style=_STYLE, run=_RUN, raises=_RAISES)
 def picture(width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=None, ymax=None,
-            *, center=None, zoom=None, rows=None, colormap="viridis", color="counts",
-            cycle=None, offset=0.0, inside=None, supersample=1, kernel="auto", jobs=None,
-            pool="threads", shortcuts=True):
+            *, center=None, zoom=None, rows=None, precision="auto", colormap="viridis",
+            color="counts", cycle=None, offset=0.0, inside=None, supersample=1, kernel="auto",
+            jobs=None, pool="threads", shortcuts=True):
     """The picture ``mandel render -o FILE.png`` draws, as a numpy array of colours.
 
     Parameters
@@ -211,17 +216,17 @@ def picture(width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=Non
     {raises}
     """
     job = _mandel.job(width, height, max_iter, xmin, xmax, ymin, ymax, center=center,
-                      zoom=zoom, rows=rows, kernel=kernel, jobs=jobs, pool=pool,
-                      shortcuts=shortcuts,
+                      zoom=zoom, rows=rows, precision=precision, kernel=kernel, jobs=jobs,
+                      pool=pool, shortcuts=shortcuts,
                       style=_style_pairs(colormap, color, cycle, offset, inside, supersample))
     return _mandel.picture(job)
 
 
 @_doc(view=_VIEW, style=_STYLE, run=_RUN, raises=_RAISES)
 def save(path, width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=None,
-         ymax=None, *, center=None, zoom=None, rows=None, format=None, colormap="viridis",
-         color="counts", cycle=None, offset=0.0, inside=None, supersample=1, kernel="auto",
-         jobs=None, pool="threads", shortcuts=True):
+         ymax=None, *, center=None, zoom=None, rows=None, precision="auto", format=None,
+         colormap="viridis", color="counts", cycle=None, offset=0.0, inside=None,
+         supersample=1, kernel="auto", jobs=None, pool="threads", shortcuts=True):
     """Renders into a file, as ``mandel render -o PATH`` does.
 
     The file appears whole or not at all (it is written aside and renamed into place), and a
@@ -248,8 +253,8 @@ def save(path, width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=
         When the file cannot be written (``PermissionError``, ``FileNotFoundError``...).
     """
     job = _mandel.job(width, height, max_iter, xmin, xmax, ymin, ymax, center=center,
-                      zoom=zoom, rows=rows, kernel=kernel, jobs=jobs, pool=pool,
-                      shortcuts=shortcuts,
+                      zoom=zoom, rows=rows, precision=precision, kernel=kernel, jobs=jobs,
+                      pool=pool, shortcuts=shortcuts,
                       style=_style_pairs(colormap, color, cycle, offset, inside, supersample))
     _mandel.save(job, _os.fspath(path), format=format)
 

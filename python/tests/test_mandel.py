@@ -33,6 +33,26 @@ def test_counts_equal_the_seed_on_another_view():
     assert np.array_equal(got, seed_grid(37, 23, 700, **view))
 
 
+def test_deep_zoom_through_the_same_call():
+    # Past double precision, about c = i (a Misiurewicz point: spirals at every depth), with
+    # a centre of 60 digits and a zoom no double holds.
+    center = ("0.000000000000000000000000000000000000000000000000000000000001", "1")
+    deep = mandel.render(24, 16, 3000, center=center, zoom="2.5e45")
+    assert deep.dtype == np.uint32 and deep.shape == (16, 24)
+    assert len(np.unique(deep)) > 5, "the detail of the view, not blocks"
+    assert np.array_equal(deep, mandel.render(24, 16, 3000, center=",".join(center),
+                                              zoom="2.5e45", precision="perturbation"))
+    spiral = mandel.render(16, 12, 5000, center="0,1", zoom="1e300")
+    assert (spiral > 500).all()
+    # Doubles where they serve: auto is the seed's arithmetic, bit for bit.
+    assert np.array_equal(mandel.render(40, 30, 200), mandel.render(40, 30, 200,
+                                                                     precision="double"))
+    with pytest.raises(ValueError, match="precision = exact"):
+        mandel.render(8, 8, precision="exact")
+    with pytest.raises(ValueError, match="zoom = 1e"):
+        mandel.render(8, 8, center="0,0", zoom="1e99999")
+
+
 def test_dtype_shape_contiguity_and_orientation():
     a = mandel.render(64, 48, 100)
     assert a.dtype == np.uint32 and a.shape == (48, 64)

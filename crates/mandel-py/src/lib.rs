@@ -93,8 +93,8 @@ impl PyJob {
 #[pyfunction]
 #[pyo3(signature = (
     width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=None, ymax=None, *,
-    center=None, zoom=None, rows=None, kernel="auto", jobs=None, pool="threads", shortcuts=true,
-    style=Vec::new()
+    center=None, zoom=None, rows=None, precision="auto", kernel="auto", jobs=None,
+    pool="threads", shortcuts=true, style=Vec::new()
 ))]
 #[allow(clippy::too_many_arguments)]
 fn job(
@@ -108,6 +108,7 @@ fn job(
     center: Option<Center>,
     zoom: Option<Number>,
     rows: Option<(u32, u32)>,
+    precision: &str,
     kernel: &str,
     jobs: Option<usize>,
     pool: &str,
@@ -159,6 +160,7 @@ fn job(
         format: mandel::Format::Npy,
         ..Job::default()
     };
+    job.set("precision", precision).map_err(py_err)?;
     if !style.is_empty() {
         job.format = mandel::Format::Png;
         for (key, value) in &style {
