@@ -131,7 +131,7 @@ fn run_with(
         width: job.width,
         height: job.height,
         max_iter: job.max_iter,
-        bounds: job.viewport()?.bounds(),
+        bounds: job.approximate_bounds()?,
         colormap: job.style.colormap.to_string(),
         color: job.style.mode.to_string(),
         format: job.format.to_string(),

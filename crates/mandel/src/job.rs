@@ -321,6 +321,12 @@ impl Job {
         })
     }
 
+    /// The view's edges in doubles, for logs and summaries, at any depth (see
+    /// [`View::approximate_bounds`]).
+    pub fn approximate_bounds(&self) -> Result<mandel_kernel::Bounds> {
+        self.view.approximate_bounds(self.width, self.height)
+    }
+
     /// The rows this job renders.
     pub fn row_range(&self) -> Range<u32> {
         self.rows.clone().unwrap_or(0..self.height)

@@ -146,6 +146,25 @@ impl View {
         Ok(Viewport::new(bounds, width, height)?)
     }
 
+    /// The view's edges in doubles, for logs and summaries: those of [`View::viewport`] where
+    /// doubles can render the view, else the nearest doubles to the true edges (which may
+    /// coincide at depth). Checks the values the view needs at any precision.
+    pub fn approximate_bounds(&self, width: u32, height: u32) -> Result<Bounds> {
+        if let Ok(viewport) = self.viewport(width, height) {
+            return Ok(viewport.bounds());
+        }
+        let deep = self.deep(width, height)?;
+        let (re, im) = self.finite_center()?;
+        let (x0, y0) = deep.lattice().offset(0);
+        let (x1, y1) = (x0.to_f64(), y0.to_f64());
+        Ok(Bounds {
+            xmin: re + x1,
+            xmax: re - x1,
+            ymin: im + y1,
+            ymax: im - y1,
+        })
+    }
+
     /// The view at `width` x `height` for the deep renderer: its centre at the precision its
     /// pixels need. Checks every value; the error names the first bad one.
     pub fn deep(&self, width: u32, height: u32) -> Result<DeepView> {

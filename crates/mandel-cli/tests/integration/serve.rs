@@ -240,6 +240,18 @@ fn serves_pictures_data_json_and_health() {
         let older = server.get(&next).json();
         assert_eq!(older["renders"][0]["format"], "png");
         assert!(older["next"].is_null());
+        // Deep zoom takes the same path: the spiral about c = i at 1e300.
+        let deep = "width=16&height=12&max_iter=3000&center=0,1&zoom=1e300&format=npy";
+        let reply = server.get(&format!("/render?{deep}"));
+        assert_eq!(reply.status, 200, "{isolation}: {}", reply.text());
+        crate::util::mandel()
+            .args(["render", "--width=16", "--height=12", "--max-iter=3000"])
+            .args(["--center=0,1", "--zoom=1e300", "-q", "-o"])
+            .arg(&path)
+            .assert()
+            .success();
+        assert_eq!(reply.body, std::fs::read(&path).unwrap(), "{isolation}");
+
         let id = npy.header("x-mandel-render-id").unwrap();
         let one = server.get(&format!("/renders/{id}")).json();
         assert_eq!(
@@ -261,7 +273,7 @@ fn serves_pictures_data_json_and_health() {
             "{metrics}"
         );
         assert!(
-            metrics.contains("mandel_render_seconds_count 4"),
+            metrics.contains("mandel_render_seconds_count 5"),
             "{metrics}"
         );
     }
@@ -278,6 +290,9 @@ fn bad_and_oversized_parameters_are_named() {
         ("colormap=%3Cscript%3E", 400, "colormap"),
         ("format=gif", 400, "format"),
         ("zoom=-2", 400, "zoom"),
+        ("center=0,1&zoom=1e99999", 400, "zoom"),
+        ("center=0,1.5x&zoom=1e30", 400, "center"),
+        ("precision=exact", 400, "precision"),
         ("bogus=1", 400, "bogus"),
         ("width=101&height=100", 413, "pixels"),
         ("width=50&height=50&supersample=3", 413, "pixels"),
