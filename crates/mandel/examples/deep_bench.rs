@@ -15,23 +15,41 @@ use mandel_kernel::Stop;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(args.next().ok_or("usage: deep_bench DIR [SIZE] [DIRECT_PIXELS]")?);
+    let dir = PathBuf::from(
+        args.next()
+            .ok_or("usage: deep_bench DIR [SIZE] [DIRECT_PIXELS]")?,
+    );
     let size: u32 = args.next().map_or(Ok(512), |s| s.parse())?;
     let direct_pixels: u64 = args.next().map_or(Ok(2), |s| s.parse())?;
-    let names: Option<Vec<String>> = args.next().map(|s| s.split(',').map(String::from).collect());
+    let names: Option<Vec<String>> = args
+        .next()
+        .map(|s| s.split(',').map(String::from).collect());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
     files.retain(|p| p.extension().is_some_and(|e| e == "kfr"));
     if let Some(names) = &names {
-        files.retain(|p| names.iter().any(|n| p.file_stem().is_some_and(|s| s == n.as_str())));
+        files.retain(|p| {
+            names
+                .iter()
+                .any(|n| p.file_stem().is_some_and(|s| s == n.as_str()))
+        });
     }
     // Shallowest first.
     files.sort_by_key(|p| {
-        KfLocation::read(p).map_or(0, |l| l.zoom.to_ascii_lowercase().split('e').nth(1).and_then(|e| e.parse::<i64>().ok()).unwrap_or(0))
+        KfLocation::read(p).map_or(0, |l| {
+            l.zoom
+                .to_ascii_lowercase()
+                .split('e')
+                .nth(1)
+                .and_then(|e| e.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
     });
     println!("{size}x{size}, both cores, perturbation with rebasing (no approximation)\n");
-    println!("| location | max-iter | bits | reference | total | iterations | per second | direct per pixel | perturbed per pixel | direct checks |");
+    println!(
+        "| location | max-iter | bits | reference | total | iterations | per second | direct per pixel | perturbed per pixel | direct checks |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for file in files {
         let location = KfLocation::read(&file)?;

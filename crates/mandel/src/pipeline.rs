@@ -381,6 +381,75 @@ mod tests {
         assert_eq!(err, "max_iter = 299 is less than the largest count (300)");
     }
 
+    /// The spiral about c = i at zoom 1e300: past doubles, boundary in every pixel.
+    fn deep_job(format: Format) -> Job {
+        let mut job = Job {
+            width: 24,
+            height: 16,
+            max_iter: 3000,
+            format,
+            ..Job::default()
+        };
+        job.set("center", "0,1").unwrap();
+        job.set("zoom", "1e300").unwrap();
+        job
+    }
+
+    #[test]
+    fn a_deep_job_takes_every_path_of_the_pipeline() {
+        let job = deep_job(Format::Npy);
+        assert_eq!(job.arithmetic().unwrap(), crate::Precision::Perturbation);
+        let counts = job.counts().unwrap();
+        // Counts grow with the logarithm of the zoom; one pixel is i itself, in the set.
+        assert!(counts.counts().iter().all(|&n| n > 500));
+        assert_eq!(counts.counts().iter().filter(|&&n| n == 3000).count(), 1);
+        // Every pool gives the same counts; a process pool's workers are never started (the
+        // program does not exist): deep renders run in this process.
+        let never_started = Pool::Processes {
+            jobs: std::num::NonZeroUsize::new(2).unwrap(),
+            worker: crate::WorkerCommand {
+                program: "/nonexistent/mandel".into(),
+                args: Vec::new(),
+            },
+        };
+        for pool in [Pool::Sequential, Pool::all_cores(), never_started] {
+            let again = Job {
+                pool,
+                ..job.clone()
+            };
+            assert_eq!(again.counts().unwrap().counts(), counts.counts());
+        }
+        // The PBM is streamed band by band, the same as from the grid.
+        let mut streamed = Vec::new();
+        deep_job(Format::Pbm).run(&mut streamed).unwrap();
+        let mut expected = Vec::new();
+        output::write_counts(&counts, Format::Pbm, 3000, &mut expected).unwrap();
+        assert_eq!(streamed, expected);
+        // Pictures in every mode, supersampled too; smooth colour differs from the counts'.
+        let picture = |mode, supersample| {
+            Job {
+                style: Style {
+                    mode,
+                    supersample,
+                    ..Style::default()
+                },
+                ..deep_job(Format::Png)
+            }
+            .picture()
+            .unwrap()
+            .0
+        };
+        let plain = picture(ColorMode::Counts, 1);
+        assert_eq!(plain.len(), 24 * 16 * 3);
+        assert_ne!(picture(ColorMode::Smooth, 1), plain);
+        assert_ne!(picture(ColorMode::Histogram, 2), plain);
+        // Its canonical text keeps the digits and reads back to the same job.
+        let text = job.canonical().unwrap();
+        assert!(text.contains("center=0%2C1&zoom=1e300"), "{text}");
+        let again = Job::from_canonical(&text).unwrap();
+        assert_eq!(again.counts().unwrap().counts(), counts.counts());
+    }
+
     #[test]
     fn nothing_is_written_for_a_bad_job() {
         let mut out = Vec::new();

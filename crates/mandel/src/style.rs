@@ -559,6 +559,36 @@ mod tests {
         assert!(worst < 0.01, "smooth value jumps by {worst}");
     }
 
+    #[test]
+    fn deep_smooth_values_lie_between_the_counts_around_them() {
+        let mut job = crate::Job {
+            width: 24,
+            height: 16,
+            max_iter: 3000,
+            ..crate::Job::default()
+        };
+        job.set("center", "0,1").unwrap();
+        job.set("zoom", "1e300").unwrap();
+        let plan = job.plan().unwrap();
+        let smooth = Style {
+            mode: ColorMode::Smooth,
+            ..Style::default()
+        };
+        let (values, _) = sample_values(&plan.params, &plan.engine, &smooth, &|_| {}).unwrap();
+        let counts = job.counts().unwrap();
+        for (&nu, &n) in values.iter().zip(counts.counts()) {
+            if n == job.max_iter {
+                assert!(nu.is_nan(), "inside to the counts is inside to the smooth count");
+                continue;
+            }
+            // As the double kernels': past radius 2 to radius 256, a few steps more.
+            assert!(
+                nu > f64::from(n) - 1.0 && nu < f64::from(n) + 8.0,
+                "{nu} vs {n}"
+            );
+        }
+    }
+
     /// The values of the seed's view at 120x80, max-iter 500.
     fn seed_values() -> Vec<f64> {
         let params = Params::new(Viewport::seed(120, 80).unwrap(), 500).unwrap();
