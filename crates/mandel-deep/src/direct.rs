@@ -6,7 +6,9 @@ use mandel_kernel::{Stop, Stopped};
 
 use crate::big::Real;
 use crate::lattice::Lattice;
-use crate::perturb::{Escape, Meter};
+use mandel_kernel::Meter;
+
+use crate::perturb::Escape;
 
 /// The iteration of the point `re + im·i` at `bits`, to `max_iter` and `bailout` (|z|²),
 /// compared exactly.
@@ -33,7 +35,7 @@ pub fn point(
         let zri = zr.mul(&zi, bits);
         zr = zr2.sub(&zi2, bits).add(re, bits);
         zi = zri.double().add(im, bits);
-        meter.tick(1)?;
+        meter.spend(1)?;
     }
     let norm = zr.mul(&zr, bits).add(&zi.mul(&zi, bits), bits);
     Ok(Escape {

@@ -160,7 +160,7 @@ impl DeepView {
         out: &mut [f64],
     ) -> Result<u64, Stopped> {
         self.check_span(first, out.len());
-        let mut meter = perturb::Meter::new(stop);
+        let mut meter = mandel_kernel::Meter::new(stop);
         let mut steps = 0;
         for (i, value) in out.iter_mut().enumerate() {
             let (dx, dy) = self.lattice.offset(first + i as u64);

@@ -2,10 +2,10 @@
 //! doubles while the delta has their range and in [`FloatExp`] below it, with rebasing
 //! (Zhuoran, 2021): when the pixel's orbit comes closer to 0 than to the reference's, or the
 //! reference ends, the delta restarts from the reference's first point. No approximation is
-//! made, so the counts follow direct iteration except on pixels whose count no finite
-//! precision settles.
+//! made: the counts follow direct iteration except where a pixel's orbit amplifies the
+//! rounding of its delta, a double, past its count's margin (rare; `docs/deep-zoom.md`).
 
-use mandel_kernel::{Stop, Stopped};
+use mandel_kernel::{Meter, Stop, Stopped};
 
 use crate::floatexp::FloatExp;
 use crate::lattice::Lattice;
@@ -18,8 +18,9 @@ const DOUBLE_EXIT: i32 = -500;
 /// See [`DOUBLE_EXIT`]; the gap keeps a pixel from switching at every step.
 const DOUBLE_ENTER: i32 = -480;
 
-/// Iterations between two looks at the [`Stop`].
-const POLL_STEPS: u64 = mandel_kernel::POLL_STEPS;
+/// Iterations a pixel runs between reports to its [`Meter`] (which polls the stop once per
+/// `POLL_STEPS` reported): a long orbit is stopped within that many steps.
+const REPORT_EVERY: u64 = 1 << 16;
 
 /// What one pixel's iteration ended with.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,36 +29,6 @@ pub struct Escape {
     pub count: u32,
     /// |z|² at the end (at or past the bailout for an escaped point).
     pub norm: f64,
-}
-
-/// Counts the polls of a [`Stop`] across pixels.
-pub(crate) struct Meter<'a> {
-    stop: Stop<'a>,
-    left: u64,
-}
-
-impl<'a> Meter<'a> {
-    pub(crate) fn new(stop: Stop<'a>) -> Self {
-        Meter {
-            stop,
-            left: POLL_STEPS,
-        }
-    }
-
-    /// Records `steps` iterations; Err once the stop is raised.
-    #[inline]
-    pub(crate) fn tick(&mut self, steps: u64) -> Result<(), Stopped> {
-        if self.left > steps {
-            self.left -= steps;
-            return Ok(());
-        }
-        self.left = POLL_STEPS;
-        if self.stop.poll() {
-            Err(Stopped)
-        } else {
-            Ok(())
-        }
-    }
 }
 
 /// The counts of pixels `first..first + out.len()` of `lattice` (row-major, row 0 at the
@@ -98,14 +69,14 @@ pub fn pixel(
     let mut wide = !larger.is_zero() && larger.exponent() < DOUBLE_ENTER;
     let (mut d, mut dw) = ((0.0f64, 0.0f64), (FloatExp::ZERO, FloatExp::ZERO));
     let last = orbit.len() - 1;
-    let mut since_tick = 0u64;
+    let mut unspent = 0u64;
     loop {
         if wide {
             // |delta| < 2^-480: z is Z_m to far beyond a double's precision.
             let (zr, zi) = orbit.z(m);
             let norm = zr * zr + zi * zi;
             if n >= max_iter || orbit.escaped_at(m, (dw.0.to_f64(), dw.1.to_f64()), norm) {
-                meter.tick(since_tick)?;
+                meter.spend(unspent)?;
                 return Ok(Escape { count: n, norm });
             }
             let (wzr, wzi) = orbit.z_wide(m);
@@ -132,7 +103,7 @@ pub fn pixel(
             let (zr, zi) = (zr0 + d.0, zi0 + d.1);
             let norm = zr * zr + zi * zi;
             if n >= max_iter || orbit.escaped_at(m, d, norm) {
-                meter.tick(since_tick)?;
+                meter.spend(unspent)?;
                 return Ok(Escape { count: n, norm });
             }
             if m == last || norm < d.0 * d.0 + d.1 * d.1 {
@@ -151,10 +122,10 @@ pub fn pixel(
                 wide = true;
             }
         }
-        since_tick += 1;
-        if since_tick == 1 << 16 {
-            meter.tick(since_tick)?;
-            since_tick = 0;
+        unspent += 1;
+        if unspent == REPORT_EVERY {
+            meter.spend(unspent)?;
+            unspent = 0;
         }
     }
 }

@@ -42,8 +42,7 @@ use std::str::FromStr;
 
 pub use scalar::escape_time;
 pub use smooth::{SMOOTH_RADIUS, smooth_span};
-use stop::Meter;
-pub use stop::{POLL_STEPS, Stop, Stopped};
+pub use stop::{Meter, POLL_STEPS, Stop, Stopped};
 pub use viewport::{Bounds, SEED_BOUNDS, Viewport};
 
 /// A value the kernels cannot work with: which one (`width`, `xmin`, `kernel`, ...), what it

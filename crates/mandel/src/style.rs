@@ -578,7 +578,10 @@ mod tests {
         let counts = job.counts().unwrap();
         for (&nu, &n) in values.iter().zip(counts.counts()) {
             if n == job.max_iter {
-                assert!(nu.is_nan(), "inside to the counts is inside to the smooth count");
+                assert!(
+                    nu.is_nan(),
+                    "inside to the counts is inside to the smooth count"
+                );
                 continue;
             }
             // As the double kernels': past radius 2 to radius 256, a few steps more.
