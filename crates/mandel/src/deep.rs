@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use mandel_deep::{COUNT_BAILOUT, DeepView, FloatExp, ReferenceOrbit, SMOOTH_BAILOUT};
 use mandel_kernel::{Stop, Stopped};
@@ -103,7 +102,7 @@ impl DeepParams {
 /// when perturbing.
 pub(crate) struct DeepCounter<'a> {
     params: &'a DeepParams,
-    orbit: Option<Arc<ReferenceOrbit>>,
+    orbit: Option<ReferenceOrbit>,
     max_iter: u32,
 }
 
@@ -124,7 +123,7 @@ impl<'a> DeepCounter<'a> {
         let orbit = if params.direct && !smooth {
             None
         } else {
-            Some(Arc::new(params.view.reference(max_iter, bailout, stop)?))
+            Some(params.view.reference(max_iter, bailout, stop)?)
         };
         Ok(DeepCounter {
             params,
@@ -133,8 +132,8 @@ impl<'a> DeepCounter<'a> {
         })
     }
 
-    /// The counts of pixels `first..` into `out`; returns the iterations they did beyond
-    /// those computed (none: nothing here is skipped).
+    /// The counts of pixels `first..` into `out`; returns the iterations that shortcuts
+    /// skipped, as the kernels do (none: every iteration here is computed).
     pub fn counts(
         &self,
         first: u64,

@@ -100,9 +100,15 @@ impl View {
                 });
             }
             Field::Zoom => {
-                let value = Real::parse(text, 128)
+                let wide = Real::parse(text, 128)
                     .map_err(|_| Error::invalid(field, text, "is not a number"))?
                     .to_floatexp();
+                // Where a double holds it, the zoom is the double the text reads as (correctly
+                // rounded, as it always was), so that the doubles' views keep their bytes.
+                let value = match text.parse::<f64>() {
+                    Ok(z) if z.is_normal() => FloatExp::from(z),
+                    _ => wide,
+                };
                 self.zoom = Some(Zoom {
                     text: text.to_string(),
                     value,
