@@ -131,7 +131,10 @@ LONG = "4000, 4000, 1000000, xmin=-0.1, xmax=0.1, ymin=-0.1, ymax=0.1, shortcuts
 def interrupt_in_a_long_call(call):
     """Seconds from SIGINT to KeyboardInterrupt in a child process busy in `call`, as the
     child saw it (CLOCK_MONOTONIC is one clock for every process)."""
-    code = ("import mandel, sys, time\n"
+    # A shell starts background jobs with SIGINT ignored, and Python then installs no
+    # handler of its own: install it, as an interactive session has it.
+    code = ("import mandel, signal, sys, time\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
             "print('ready', flush=True)\n"
             "try:\n"
             f"    {call}\n"
