@@ -72,6 +72,15 @@ pub fn pixel(
     let mut unspent = 0u64;
     loop {
         if wide {
+            // The stretch that needs no FloatExp arithmetic, in scaled doubles.
+            let budget = (REPORT_EVERY - unspent).min(u64::from(max_iter - n));
+            let steps = scaled_run(orbit, &mut m, &mut dw, wide_c, budget);
+            n += steps as u32;
+            unspent += steps;
+            if unspent >= REPORT_EVERY {
+                meter.spend(unspent)?;
+                unspent = 0;
+            }
             // |delta| < 2^-480: z is Z_m to far beyond a double's precision.
             let (zr, zi) = orbit.z(m);
             let norm = zr * zr + zi * zi;
@@ -128,6 +137,76 @@ pub fn pixel(
             unspent = 0;
         }
     }
+}
+
+/// Below this |Z_m| (in both parts) a step of a delta below a double's range is taken in
+/// [`FloatExp`], where delta² and the pixel's offset may outweigh 2·Z_m·delta; above it
+/// delta² is below 2^-420 of 2·Z_m·delta and scaled doubles serve.
+const TINY_Z: f64 = 1.0 / (1u64 << 60) as f64;
+
+/// Steps the wide-range delta `dw` (|delta| < 2^-480) at most `budget` times as a double
+/// scaled by a power of two: `delta = (a, b) · 2^s`, so that one step costs what a double
+/// one does. Stops, leaving the rest to [`FloatExp`] arithmetic, where that is needed: |Z_m|
+/// below [`TINY_Z`], the reference's last point (a rebase), |Z_m|² near the bailout (the
+/// exact escape test), and |delta| grown past 2^[`DOUBLE_ENTER`]. Returns the steps taken.
+fn scaled_run(
+    orbit: &ReferenceOrbit,
+    m: &mut usize,
+    dw: &mut (FloatExp, FloatExp),
+    c: (FloatExp, FloatExp),
+    budget: u64,
+) -> u64 {
+    let last = orbit.len() - 1;
+    let near_bailout = orbit.bailout() * (1.0 - 1e-12);
+    // The scale: the larger part's exponent, so that (a, b) starts near 1.
+    let larger = if dw.0.cmp_abs(dw.1).is_ge() {
+        dw.0
+    } else {
+        dw.1
+    };
+    if larger.is_zero() {
+        return 0;
+    }
+    let mut s = larger.exponent();
+    let unscale = |x: FloatExp, s: i32| (x * FloatExp::new(1.0, -s)).to_f64();
+    let (mut a, mut b) = (unscale(dw.0, s), unscale(dw.1, s));
+    let (mut ca, mut cb) = (unscale(c.0, s), unscale(c.1, s));
+    // delta² · 2^s, where 2^s is still a double; below that delta² is negligible.
+    let mut square = if s >= -1000 {
+        FloatExp::new(1.0, s).to_f64()
+    } else {
+        0.0
+    };
+    let mut steps = 0;
+    while steps < budget && *m != last {
+        let (zr, zi) = orbit.z(*m);
+        if zr.abs() < TINY_Z && zi.abs() < TINY_Z || zr * zr + zi * zi >= near_bailout {
+            break;
+        }
+        let na = 2.0 * (zr * a - zi * b) + (a * a - b * b) * square + ca;
+        let nb = 2.0 * (zr * b + zi * a) + 2.0 * a * b * square + cb;
+        (a, b) = (na, nb);
+        *m += 1;
+        steps += 1;
+        let mag = a.abs().max(b.abs());
+        if !(1.0 / 65536.0..=65536.0).contains(&mag) && mag != 0.0 {
+            // Keep (a, b) near 1: move the exponent into the scale.
+            let k = FloatExp::from(mag).exponent();
+            (a, b) = (unscale(FloatExp::from(a), k), unscale(FloatExp::from(b), k));
+            s += k;
+            (ca, cb) = (unscale(c.0, s), unscale(c.1, s));
+            square = if s >= -1000 {
+                FloatExp::new(1.0, s).to_f64()
+            } else {
+                0.0
+            };
+            if s >= DOUBLE_ENTER {
+                break;
+            }
+        }
+    }
+    *dw = (FloatExp::new(a, s), FloatExp::new(b, s));
+    steps
 }
 
 /// |(re, im)|², in [`FloatExp`].
