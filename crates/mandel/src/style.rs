@@ -174,18 +174,20 @@ impl Style {
                 .map(|&n| lut[scale.level(n) as usize])
                 .collect());
         }
-        let values: Vec<f64> = counts
-            .iter()
-            .map(|&n| {
-                if n >= max_iter {
-                    f64::NAN
-                } else {
-                    f64::from(n)
-                }
-            })
-            .collect();
-        colorize(&values, max_iter, self)
+        colorize(&values_of(counts, max_iter), max_iter, self)
     }
+}
+
+/// The values to colour of `counts`: NaN for a point taken to be in the set (`max_iter`).
+fn values_of(counts: &[u32], max_iter: u32) -> Vec<f64> {
+    let value = |n: u32| {
+        if n >= max_iter {
+            f64::NAN
+        } else {
+            f64::from(n)
+        }
+    };
+    counts.iter().map(|&n| value(n)).collect()
 }
 
 /// Parses a colour: `#rrggbb`, `#rgb` or a CSS name such as `black`.
@@ -310,18 +312,7 @@ fn sample_values(
         iterations: counts.total_iterations(),
         skipped,
     };
-    let values = counts
-        .counts()
-        .iter()
-        .map(|&n| {
-            if n >= max_iter {
-                f64::NAN
-            } else {
-                f64::from(n)
-            }
-        })
-        .collect();
-    Ok((values, work))
+    Ok((values_of(counts.counts(), max_iter), work))
 }
 
 /// Colours per sample (row 0 = ymin first).
