@@ -2,12 +2,11 @@
 //! plus the pixel's offset, all at the same precision. Slow (microseconds a step); the ground
 //! truth that perturbation is tested against.
 
-use mandel_kernel::{Stop, Stopped};
+use mandel_kernel::{Meter, Stop, Stopped};
 
+use crate::COUNT_BAILOUT;
 use crate::big::Real;
 use crate::lattice::Lattice;
-use mandel_kernel::Meter;
-
 use crate::perturb::Escape;
 
 /// The iteration of the point `re + im·i` at `bits`, to `max_iter` and `bailout` (|z|²),
@@ -57,15 +56,10 @@ pub fn counts_span(
     stop: Stop,
     out: &mut [u32],
 ) -> Result<u64, Stopped> {
-    let mut meter = Meter::new(stop);
-    let mut steps = 0;
-    for (i, count) in out.iter_mut().enumerate() {
-        let (dx, dy) = lattice.offset(first + i as u64);
+    let iterate = |dx, dy, meter: &mut Meter| {
         let cr = re.add(&Real::from_floatexp(dx, bits), bits);
         let ci = im.add(&Real::from_floatexp(dy, bits), bits);
-        let e = point(&cr, &ci, bits, max_iter, 4.0, &mut meter)?;
-        *count = e.count;
-        steps += u64::from(e.count);
-    }
-    Ok(steps)
+        point(&cr, &ci, bits, max_iter, COUNT_BAILOUT, meter)
+    };
+    lattice.fill(first, stop, out, iterate, |e| e.count)
 }

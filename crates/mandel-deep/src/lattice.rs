@@ -2,7 +2,10 @@
 //! `x0 + col·dx`, `y0 + row·dy` in [`FloatExp`], the mapping `--center/--zoom` has at every
 //! depth (pixel (r, c) samples `re − w/2 + c·w/W`, `im − h/2 + r·h/H`).
 
+use mandel_kernel::{Meter, Stop, Stopped};
+
 use crate::floatexp::FloatExp;
+use crate::perturb::Escape;
 
 /// The pixel offsets of a `width` × `height` picture: row-major, row 0 at the bottom (the
 /// smallest imaginary part), as the double-precision `Viewport`.
@@ -69,6 +72,28 @@ impl Lattice {
         } else {
             self.dy.abs()
         }
+    }
+
+    /// Fills `out` with the values of pixels `first..first + out.len()`: `iterate` runs a
+    /// pixel from its offset, `value` turns its end into what `out` holds. Returns the
+    /// iterations done (the sum of the counts).
+    pub(crate) fn fill<T>(
+        &self,
+        first: u64,
+        stop: Stop,
+        out: &mut [T],
+        mut iterate: impl FnMut(FloatExp, FloatExp, &mut Meter) -> Result<Escape, Stopped>,
+        value: impl Fn(Escape) -> T,
+    ) -> Result<u64, Stopped> {
+        let mut meter = Meter::new(stop);
+        let mut steps = 0;
+        for (i, slot) in out.iter_mut().enumerate() {
+            let (dx, dy) = self.offset(first + i as u64);
+            let e = iterate(dx, dy, &mut meter)?;
+            *slot = value(e);
+            steps += u64::from(e.count);
+        }
+        Ok(steps)
     }
 
     /// The offset of pixel `index` (row-major) from the centre.

@@ -160,15 +160,10 @@ impl DeepView {
         out: &mut [f64],
     ) -> Result<u64, Stopped> {
         self.check_span(first, out.len());
-        let mut meter = mandel_kernel::Meter::new(stop);
-        let mut steps = 0;
-        for (i, value) in out.iter_mut().enumerate() {
-            let (dx, dy) = self.lattice.offset(first + i as u64);
-            let e = perturb::pixel(orbit, dx, dy, &mut meter)?;
-            *value = smooth_value(e, orbit.max_iter());
-            steps += u64::from(e.count);
-        }
-        Ok(steps)
+        let iterate =
+            |dx, dy, meter: &mut mandel_kernel::Meter| perturb::pixel(orbit, dx, dy, meter);
+        let value = |e| smooth_value(e, orbit.max_iter());
+        self.lattice.fill(first, stop, out, iterate, value)
     }
 
     /// The escape counts of pixels `first..first + out.len()`, each iterated directly at

@@ -40,15 +40,8 @@ pub fn counts_span(
     stop: Stop,
     out: &mut [u32],
 ) -> Result<u64, Stopped> {
-    let mut meter = Meter::new(stop);
-    let mut steps = 0;
-    for (i, count) in out.iter_mut().enumerate() {
-        let (dx, dy) = lattice.offset(first + i as u64);
-        let e = pixel(orbit, dx, dy, &mut meter)?;
-        *count = e.count;
-        steps += u64::from(e.count);
-    }
-    Ok(steps)
+    let iterate = |dx, dy, meter: &mut Meter| pixel(orbit, dx, dy, meter);
+    lattice.fill(first, stop, out, iterate, |e| e.count)
 }
 
 /// The iteration of the pixel at offset `(dx, dy)` from the reference's point, to the orbit's
