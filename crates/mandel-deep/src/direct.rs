@@ -29,6 +29,7 @@ pub fn point(
             return Ok(Escape {
                 count: n,
                 norm: norm.to_f64(),
+                skipped: 0,
             });
         }
         let zri = zr.mul(&zi, bits);
@@ -40,6 +41,7 @@ pub fn point(
     Ok(Escape {
         count: max_iter,
         norm: norm.to_f64(),
+        skipped: 0,
     })
 }
 
@@ -61,5 +63,7 @@ pub fn counts_span(
         let ci = im.add(&Real::from_floatexp(dy, bits), bits);
         point(&cr, &ci, bits, max_iter, COUNT_BAILOUT, meter)
     };
-    lattice.fill(first, stop, out, iterate, |e| e.count)
+    Ok(lattice
+        .fill(first, stop, out, iterate, |e| e.count)?
+        .iterations)
 }

@@ -3,7 +3,7 @@
 //! perturbation loop needs, each rounded once like the double operation it stands for.
 
 use std::cmp::Ordering;
-use std::ops::{Add, Mul, Neg, Sub};
+use std::ops::{Add, Div, Mul, Neg, Sub};
 
 /// `m · 2^e` with `1 <= |m| < 2`, or zero (`m == 0`, `e == 0`). The exponent's range (±2^31)
 /// reaches zooms of 10^600,000,000.
@@ -94,6 +94,19 @@ impl FloatExp {
         }
     }
 
+    /// Whether this is below zero.
+    pub fn is_negative(self) -> bool {
+        self.m < 0.0
+    }
+
+    /// `√self`, for `self >= 0`, rounded once.
+    pub fn sqrt(self) -> FloatExp {
+        debug_assert!(!self.is_negative(), "{self:?}");
+        // An even exponent halves exactly; an odd one lends a factor of two to the mantissa.
+        let odd = self.e & 1;
+        FloatExp::new((self.m * f64::from(1 + odd)).sqrt(), (self.e - odd) / 2)
+    }
+
     /// Compares magnitudes: `|self|` against `|other|`.
     pub fn cmp_abs(self, other: FloatExp) -> Ordering {
         match (self.is_zero(), other.is_zero()) {
@@ -116,6 +129,19 @@ impl Mul for FloatExp {
         }
         // The product of the mantissas lies in [1, 4): one rounding, as a double product.
         FloatExp::new(self.m * rhs.m, self.e + rhs.e)
+    }
+}
+
+impl Div for FloatExp {
+    type Output = FloatExp;
+    /// `self / rhs`, rounded once; `rhs` must not be zero.
+    fn div(self, rhs: FloatExp) -> FloatExp {
+        debug_assert!(!rhs.is_zero(), "division by zero");
+        if self.is_zero() {
+            return FloatExp::ZERO;
+        }
+        // The quotient of the mantissas lies in (1/2, 2).
+        FloatExp::new(self.m / rhs.m, self.e - rhs.e)
     }
 }
 
@@ -163,6 +189,131 @@ impl From<f64> for FloatExp {
     }
 }
 
+/// `x · 2^k` for any `k`: exact while the result is a normal double, zero far below them.
+fn scale(x: f64, k: i32) -> f64 {
+    match k {
+        -1022..=1023 => x * pow2(k),
+        k if k > 0 => x * pow2(1023) * pow2((k - 1023).min(1023)),
+        k if k >= -2044 => x * pow2(-1022) * pow2(k + 1022),
+        _ => x * 0.0,
+    }
+}
+
+/// A complex number `(re + im·i) · 2^e` whose parts share one exponent, the larger part's
+/// magnitude in `[1, 2)` (or both zero): the linear approximations' coefficients, which
+/// outgrow a double's range at depth, with a product that costs a double complex one and one
+/// rescaling. The smaller part keeps only the bits above the larger's 2^-1074.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ComplexExp {
+    re: f64,
+    im: f64,
+    e: i32,
+}
+
+impl ComplexExp {
+    /// Zero.
+    pub const ZERO: ComplexExp = ComplexExp {
+        re: 0.0,
+        im: 0.0,
+        e: 0,
+    };
+
+    /// `(re + im·i) · 2^e`, normalised; the parts must be finite.
+    pub fn new(re: f64, im: f64, e: i32) -> ComplexExp {
+        let larger = re.abs().max(im.abs());
+        if larger == 0.0 {
+            return ComplexExp::ZERO;
+        }
+        let k = FloatExp::from(larger).exponent();
+        ComplexExp {
+            re: scale(re, -k),
+            im: scale(im, -k),
+            e: e + k,
+        }
+    }
+
+    /// The doubles `re + im·i`.
+    pub fn from_f64(z: (f64, f64)) -> ComplexExp {
+        ComplexExp::new(z.0, z.1, 0)
+    }
+
+    /// The parts `re + im·i` as [`FloatExp`]s.
+    pub fn from_wide(z: (FloatExp, FloatExp)) -> ComplexExp {
+        let e = match (z.0.is_zero(), z.1.is_zero()) {
+            (true, true) => return ComplexExp::ZERO,
+            (true, false) => z.1.exponent(),
+            (false, true) => z.0.exponent(),
+            (false, false) => z.0.exponent().max(z.1.exponent()),
+        };
+        let part = |x: FloatExp| scale(x.mantissa(), x.exponent() - e);
+        ComplexExp::new(part(z.0), part(z.1), e)
+    }
+
+    /// The nearest doubles (zero below their range, infinite past it).
+    pub fn to_f64(self) -> (f64, f64) {
+        (
+            FloatExp::new(self.re, self.e).to_f64(),
+            FloatExp::new(self.im, self.e).to_f64(),
+        )
+    }
+
+    /// The parts as [`FloatExp`]s.
+    pub fn to_wide(self) -> (FloatExp, FloatExp) {
+        (
+            FloatExp::new(self.re, self.e),
+            FloatExp::new(self.im, self.e),
+        )
+    }
+
+    /// `|self|`.
+    pub fn abs(self) -> FloatExp {
+        FloatExp::new(self.re.hypot(self.im), self.e)
+    }
+
+    /// The exponent: the larger part is below `2^(exponent + 1)` (0 for zero).
+    pub fn exponent(self) -> i32 {
+        self.e
+    }
+}
+
+impl Mul for ComplexExp {
+    type Output = ComplexExp;
+    fn mul(self, rhs: ComplexExp) -> ComplexExp {
+        // Parts below 2 in magnitude: the double products stay far from overflow.
+        ComplexExp::new(
+            self.re * rhs.re - self.im * rhs.im,
+            self.re * rhs.im + self.im * rhs.re,
+            self.e + rhs.e,
+        )
+    }
+}
+
+impl Add for ComplexExp {
+    type Output = ComplexExp;
+    fn add(self, rhs: ComplexExp) -> ComplexExp {
+        if rhs.re == 0.0 && rhs.im == 0.0 {
+            return self;
+        }
+        if self.re == 0.0 && self.im == 0.0 {
+            return rhs;
+        }
+        let (big, small) = if self.e >= rhs.e {
+            (self, rhs)
+        } else {
+            (rhs, self)
+        };
+        let gap = big.e - small.e;
+        if gap > 60 {
+            return big;
+        }
+        ComplexExp::new(
+            big.re + scale(small.re, -gap),
+            big.im + scale(small.im, -gap),
+            big.e,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +344,44 @@ mod tests {
                 prop_assert_eq!((fa - fb).to_f64(), a - b);
             }
             prop_assert_eq!(fa.cmp_abs(fb), a.abs().total_cmp(&b.abs()));
+            let q = a / b;
+            if b != 0.0 && q.is_finite() && (q == 0.0 || q.abs() >= f64::MIN_POSITIVE) {
+                prop_assert_eq!((fa / fb).to_f64(), q);
+            }
+            if a.abs() >= f64::MIN_POSITIVE {
+                prop_assert_eq!(fa.abs().sqrt().to_f64(), a.abs().sqrt());
+            }
+        }
+
+        #[test]
+        fn complex_operations_follow_the_double_ones(
+            a in (-1e100..1e100f64, -1e100..1e100f64),
+            b in (-1e100..1e100f64, -1e100..1e100f64),
+            k in -5000i32..5000,
+        ) {
+            // Scaled far out of a double's range and back, the product and sum are the
+            // double ones to a few roundings of the largest part in play.
+            let size = |z: (f64, f64)| z.0.abs().max(z.1.abs());
+            let within = |x: (f64, f64), y: (f64, f64), size: f64| {
+                (x.0 - y.0).abs() <= 8.0 * f64::EPSILON * size
+                    && (x.1 - y.1).abs() <= 8.0 * f64::EPSILON * size
+            };
+            let close = |x, y| within(x, y, size(y));
+            let (ca, cb) = (ComplexExp::from_f64(a), ComplexExp::from_f64(b));
+            let scale_by = |z: ComplexExp, k: i32| z * ComplexExp::new(1.0, 0.0, k);
+            let product = (a.0 * b.0 - a.1 * b.1, a.0 * b.1 + a.1 * b.0);
+            let far = scale_by(scale_by(ca, k) * cb, -k);
+            prop_assert!(close(far.to_f64(), product), "{far:?} {product:?}");
+            let sum = (a.0 + b.0, a.1 + b.1);
+            let far = scale_by(scale_by(ca, k) + scale_by(cb, k), -k);
+            prop_assert!(within(far.to_f64(), sum, size(a).max(size(b))), "{far:?} {sum:?}");
+            let wide = ComplexExp::from_wide((FloatExp::new(a.0, k), FloatExp::new(a.1, k)));
+            prop_assert!(close(scale_by(wide, -k).to_f64(), a));
+            let back = scale_by(ca, k).to_wide();
+            prop_assert_eq!((back.0.exponent(), back.1.exponent()),
+                (FloatExp::new(a.0, k).exponent(), FloatExp::new(a.1, k).exponent()));
+            prop_assert!((ca.abs().to_f64() - a.0.hypot(a.1)).abs()
+                <= 4.0 * f64::EPSILON * a.0.hypot(a.1));
         }
 
         #[test]

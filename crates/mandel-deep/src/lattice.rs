@@ -7,6 +7,15 @@ use mandel_kernel::{Meter, Stop, Stopped};
 use crate::floatexp::FloatExp;
 use crate::perturb::Escape;
 
+/// The iterations a span of pixels took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    /// The sum of the counts: the iterations direct iteration would run.
+    pub iterations: u64,
+    /// Of those, the iterations skipped by linear approximation rather than stepped.
+    pub skipped: u64,
+}
+
 /// The pixel offsets of a `width` × `height` picture: row-major, row 0 at the bottom (the
 /// smallest imaginary part), as the double-precision `Viewport`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,7 +85,7 @@ impl Lattice {
 
     /// Fills `out` with the values of pixels `first..first + out.len()`: `iterate` runs a
     /// pixel from its offset, `value` turns its end into what `out` holds. Returns the
-    /// iterations done (the sum of the counts).
+    /// iterations done (the sum of the counts) and skipped.
     pub(crate) fn fill<T>(
         &self,
         first: u64,
@@ -84,16 +93,35 @@ impl Lattice {
         out: &mut [T],
         mut iterate: impl FnMut(FloatExp, FloatExp, &mut Meter) -> Result<Escape, Stopped>,
         value: impl Fn(Escape) -> T,
-    ) -> Result<u64, Stopped> {
+    ) -> Result<Work, Stopped> {
         let mut meter = Meter::new(stop);
-        let mut steps = 0;
+        let mut work = Work::default();
         for (i, slot) in out.iter_mut().enumerate() {
             let (dx, dy) = self.offset(first + i as u64);
             let e = iterate(dx, dy, &mut meter)?;
             *slot = value(e);
-            steps += u64::from(e.count);
+            work.iterations += u64::from(e.count);
+            work.skipped += u64::from(e.skipped);
         }
-        Ok(steps)
+        Ok(work)
+    }
+
+    /// The largest distance of a pixel (or a sample within one) from the centre, or a little
+    /// more.
+    pub fn max_offset(&self) -> FloatExp {
+        let far = |start: FloatExp, step: FloatExp, n: u32| {
+            let end = start + FloatExp::from(f64::from(n)) * step;
+            if start.cmp_abs(end).is_ge() {
+                start.abs()
+            } else {
+                end.abs()
+            }
+        };
+        let (x, y) = (
+            far(self.x0, self.dx, self.width),
+            far(self.y0, self.dy, self.height),
+        );
+        (x * x + y * y).sqrt()
     }
 
     /// The offset of pixel `index` (row-major) from the centre.

@@ -4,10 +4,12 @@
 //! down to 10^-50000 and beyond. [`DeepView`] holds the centre at the precision the view needs
 //! ([`bits_for`]) and the pixel [`Lattice`] as offsets from it. Two ways to count:
 //!
-//! - **perturbation** ([`DeepView::reference`], then [`DeepView::perturbed_span`]): one
-//!   [`ReferenceOrbit`] of the centre in arbitrary precision, then every pixel as that orbit
-//!   plus a delta in doubles (or [`FloatExp`] where doubles underflow), rebased to the
-//!   orbit's start whenever the pixel's orbit passes closer to 0 than to the reference's;
+//! - **perturbation** ([`DeepView::reference`], [`DeepView::bla`], then
+//!   [`DeepView::perturbed_span`]): one [`ReferenceOrbit`] of the centre in arbitrary
+//!   precision, then every pixel as that orbit plus a delta in doubles (or [`FloatExp`] where
+//!   doubles underflow), rebased to the orbit's start whenever the pixel's orbit passes closer
+//!   to 0 than to the reference's, and skipping along the orbit by the linear maps of a
+//!   [`BlaTable`] wherever its delta is small enough for them;
 //! - **direct** ([`DeepView::direct_span`]): every pixel iterated in arbitrary precision,
 //!   the slow ground truth that perturbation is tested against.
 //!
@@ -15,6 +17,7 @@
 //! `Viewport`. Std and a bignum crate only: no I/O, no threads.
 
 mod big;
+mod bla;
 mod direct;
 mod floatexp;
 mod lattice;
@@ -22,8 +25,9 @@ mod orbit;
 mod perturb;
 
 pub use big::{NotANumber, Real};
-pub use floatexp::FloatExp;
-pub use lattice::Lattice;
+pub use bla::{BlaTable, EPSILON};
+pub use floatexp::{ComplexExp, FloatExp};
+pub use lattice::{Lattice, Work};
 pub use orbit::ReferenceOrbit;
 pub use perturb::Escape;
 
@@ -136,32 +140,43 @@ impl DeepView {
         ReferenceOrbit::compute(&self.re, &self.im, self.bits, max_iter, bailout, stop)
     }
 
+    /// The linear maps along `orbit` for this view's pixels (its largest offset from the
+    /// centre bounds their validity).
+    pub fn bla(&self, orbit: &ReferenceOrbit) -> BlaTable {
+        BlaTable::new(orbit, self.lattice.max_offset())
+    }
+
     /// The escape counts of pixels `first..first + out.len()` by perturbation around `orbit`
-    /// (made by [`DeepView::reference`] with [`COUNT_BAILOUT`]); returns the iterations done.
+    /// (made by [`DeepView::reference`] with [`COUNT_BAILOUT`]), skipping by `bla` (made by
+    /// [`DeepView::bla`] for this view and orbit) if given; returns the iterations done and
+    /// skipped.
     pub fn perturbed_span(
         &self,
         orbit: &ReferenceOrbit,
+        bla: Option<&BlaTable>,
         first: u64,
         stop: Stop,
         out: &mut [u32],
-    ) -> Result<u64, Stopped> {
+    ) -> Result<Work, Stopped> {
         self.check_span(first, out.len());
-        perturb::counts_span(orbit, &self.lattice, first, stop, out)
+        perturb::counts_span(orbit, bla, &self.lattice, first, stop, out)
     }
 
     /// The smooth counts (NaN inside) of pixels `first..first + out.len()` by perturbation
-    /// around `orbit` (made with [`SMOOTH_BAILOUT`]): the double kernels' `smooth_span`
-    /// formula; returns the iterations done.
+    /// around `orbit` (made with [`SMOOTH_BAILOUT`]) and `bla` as in
+    /// [`DeepView::perturbed_span`]: the double kernels' `smooth_span` formula; returns the
+    /// iterations done and skipped.
     pub fn perturbed_smooth_span(
         &self,
         orbit: &ReferenceOrbit,
+        bla: Option<&BlaTable>,
         first: u64,
         stop: Stop,
         out: &mut [f64],
-    ) -> Result<u64, Stopped> {
+    ) -> Result<Work, Stopped> {
         self.check_span(first, out.len());
         let iterate =
-            |dx, dy, meter: &mut mandel_kernel::Meter| perturb::pixel(orbit, dx, dy, meter);
+            |dx, dy, meter: &mut mandel_kernel::Meter| perturb::pixel(orbit, bla, dx, dy, meter);
         let value = |e| smooth_value(e, orbit.max_iter());
         self.lattice.fill(first, stop, out, iterate, value)
     }

@@ -121,6 +121,13 @@ impl ReferenceOrbit {
         if (norm - self.bailout).abs() > self.bailout * 1e-12 {
             return norm >= self.bailout;
         }
+        self.escaped_exactly(n, delta)
+    }
+
+    /// [`ReferenceOrbit::escaped_at`] near the bailout.
+    #[cold]
+    #[inline(never)]
+    fn escaped_exactly(&self, n: usize, delta: (f64, f64)) -> bool {
         let (hi, lo) = (self.z[n], self.z_rest[n]);
         let (ar, er) = two_sum(hi.0, delta.0);
         let (ai, ei) = two_sum(hi.1, delta.1);

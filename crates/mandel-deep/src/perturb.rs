@@ -1,14 +1,17 @@
 //! Perturbation: a pixel's orbit as the reference orbit plus a small delta, iterated in
 //! doubles while the delta has their range and in [`FloatExp`] below it, with rebasing
 //! (Zhuoran, 2021): when the pixel's orbit comes closer to 0 than to the reference's, or the
-//! reference ends, the delta restarts from the reference's first point. No approximation is
-//! made: the counts follow direct iteration except where a pixel's orbit amplifies the
-//! rounding of its delta, a double, past its count's margin (rare; `docs/deep-zoom.md`).
+//! reference ends, the delta restarts from the reference's first point. Without a
+//! [`BlaTable`] no approximation is made: the counts follow direct iteration except where a
+//! pixel's orbit amplifies the rounding of its delta, a double, past its count's margin (rare;
+//! `docs/deep-zoom.md`). With one, a pixel skips along the reference wherever its delta is
+//! small enough for a linear map to stand for the steps.
 
 use mandel_kernel::{Meter, Stop, Stopped};
 
-use crate::floatexp::FloatExp;
-use crate::lattice::Lattice;
+use crate::bla::BlaTable;
+use crate::floatexp::{ComplexExp, FloatExp};
+use crate::lattice::{Lattice, Work};
 use crate::orbit::ReferenceOrbit;
 
 /// Below this binary exponent of |delta| the loop leaves doubles for [`FloatExp`], and above
@@ -17,6 +20,8 @@ use crate::orbit::ReferenceOrbit;
 const DOUBLE_EXIT: i32 = -500;
 /// See [`DOUBLE_EXIT`]; the gap keeps a pixel from switching at every step.
 const DOUBLE_ENTER: i32 = -480;
+/// 2^[`DOUBLE_EXIT`] as a double.
+const DOUBLE_EXIT_SIZE: f64 = f64::from_bits(((DOUBLE_EXIT + 1023) as u64) << 52);
 
 /// Iterations a pixel runs between reports to its [`Meter`] (which polls the stop once per
 /// `POLL_STEPS` reported): a long orbit is stopped within that many steps.
@@ -29,25 +34,30 @@ pub struct Escape {
     pub count: u32,
     /// |z|² at the end (at or past the bailout for an escaped point).
     pub norm: f64,
+    /// Of `count`, the iterations skipped by linear approximation ([`BlaTable`]).
+    pub skipped: u32,
 }
 
 /// The counts of pixels `first..first + out.len()` of `lattice` (row-major, row 0 at the
-/// bottom), perturbed around `orbit`; returns the iterations done.
+/// bottom), perturbed around `orbit` (with the skips of `bla`, if given); returns the
+/// iterations done and those skipped.
 pub fn counts_span(
     orbit: &ReferenceOrbit,
+    bla: Option<&BlaTable>,
     lattice: &Lattice,
     first: u64,
     stop: Stop,
     out: &mut [u32],
-) -> Result<u64, Stopped> {
-    let iterate = |dx, dy, meter: &mut Meter| pixel(orbit, dx, dy, meter);
+) -> Result<Work, Stopped> {
+    let iterate = |dx, dy, meter: &mut Meter| pixel(orbit, bla, dx, dy, meter);
     lattice.fill(first, stop, out, iterate, |e| e.count)
 }
 
 /// The iteration of the pixel at offset `(dx, dy)` from the reference's point, to the orbit's
-/// max-iter and bailout.
+/// max-iter and bailout, skipping by `bla`'s linear maps where they are valid.
 pub fn pixel(
     orbit: &ReferenceOrbit,
+    bla: Option<&BlaTable>,
     dx: FloatExp,
     dy: FloatExp,
     meter: &mut Meter,
@@ -55,6 +65,7 @@ pub fn pixel(
     let max_iter = orbit.max_iter();
     let dc = (dx.to_f64(), dy.to_f64());
     let wide_c = (dx, dy);
+    let skip_c = ComplexExp::from_wide(wide_c);
     // The state: the pixel's z is the reference's Z_m plus delta.
     let mut n: u32 = 0;
     let mut m: usize = 0;
@@ -63,11 +74,12 @@ pub fn pixel(
     let (mut d, mut dw) = ((0.0f64, 0.0f64), (FloatExp::ZERO, FloatExp::ZERO));
     let last = orbit.len() - 1;
     let mut unspent = 0u64;
+    let mut skipped = 0;
     loop {
         if wide {
             // The stretch that needs no FloatExp arithmetic, in scaled doubles.
             let budget = (REPORT_EVERY - unspent).min(u64::from(max_iter - n));
-            let steps = scaled_run(orbit, &mut m, &mut dw, wide_c, budget);
+            let steps = scaled_run(orbit, bla, &mut m, &mut dw, wide_c, budget);
             n += steps as u32;
             unspent += steps;
             if unspent >= REPORT_EVERY {
@@ -79,7 +91,11 @@ pub fn pixel(
             let norm = zr * zr + zi * zi;
             if n >= max_iter || orbit.escaped_at(m, (dw.0.to_f64(), dw.1.to_f64()), norm) {
                 meter.spend(unspent)?;
-                return Ok(Escape { count: n, norm });
+                return Ok(Escape {
+                    count: n,
+                    norm,
+                    skipped,
+                });
             }
             let (wzr, wzi) = orbit.z_wide(m);
             let (zr, zi) = (wzr + dw.0, wzi + dw.1);
@@ -87,18 +103,30 @@ pub fn pixel(
                 dw = (zr, zi);
                 m = 0;
             }
-            let (wzr, wzi) = orbit.z_wide(m);
-            // delta <- 2 Z delta + delta² + dc
-            let (a, b) = dw;
-            let re = (wzr * a - wzi * b).double() + (a * a - b * b) + wide_c.0;
-            let im = (wzr * b + wzi * a).double() + (a * b).double() + wide_c.1;
-            dw = (re, im);
-            m += 1;
-            n += 1;
-            let larger = if re.cmp_abs(im).is_ge() { re } else { im };
-            if larger.exponent() >= DOUBLE_ENTER {
-                d = (re.to_f64(), im.to_f64());
-                wide = false;
+            let skip = bla.and_then(|t| t.skip(m, max_iter - n, || norm_wide(dw.0, dw.1)));
+            if let Some(skip) = skip {
+                let next = skip.apply(ComplexExp::from_wide(dw), skip_c);
+                (m, n, skipped) = (
+                    m + skip.steps as usize,
+                    n + skip.steps,
+                    skipped + skip.steps,
+                );
+                wide = next.exponent() < DOUBLE_ENTER;
+                (d, dw) = (next.to_f64(), next.to_wide());
+            } else {
+                let (wzr, wzi) = orbit.z_wide(m);
+                // delta <- 2 Z delta + delta² + dc
+                let (a, b) = dw;
+                let re = (wzr * a - wzi * b).double() + (a * a - b * b) + wide_c.0;
+                let im = (wzr * b + wzi * a).double() + (a * b).double() + wide_c.1;
+                dw = (re, im);
+                m += 1;
+                n += 1;
+                let larger = if re.cmp_abs(im).is_ge() { re } else { im };
+                if larger.exponent() >= DOUBLE_ENTER {
+                    d = (re.to_f64(), im.to_f64());
+                    wide = false;
+                }
             }
         } else {
             let (zr0, zi0) = orbit.z(m);
@@ -106,26 +134,45 @@ pub fn pixel(
             let norm = zr * zr + zi * zi;
             if n >= max_iter || orbit.escaped_at(m, d, norm) {
                 meter.spend(unspent)?;
-                return Ok(Escape { count: n, norm });
+                return Ok(Escape {
+                    count: n,
+                    norm,
+                    skipped,
+                });
             }
             if m == last || norm < d.0 * d.0 + d.1 * d.1 {
                 d = (zr, zi);
                 m = 0;
             }
-            let (zr, zi) = orbit.z(m);
-            let (a, b) = d;
-            let re = 2.0 * (zr * a - zi * b) + (a * a - b * b) + dc.0;
-            let im = 2.0 * (zr * b + zi * a) + 2.0 * a * b + dc.1;
-            d = (re, im);
-            m += 1;
-            n += 1;
-            if re.abs().max(im.abs()) < f64::from_bits(((DOUBLE_EXIT + 1023) as u64) << 52) {
-                dw = (FloatExp::from(re), FloatExp::from(im));
-                wide = true;
+            let skip =
+                bla.and_then(|t| t.skip(m, max_iter - n, || FloatExp::from(d.0 * d.0 + d.1 * d.1)));
+            if let Some(skip) = skip {
+                d = skip.apply_double(d, skip_c);
+                (m, n, skipped) = (
+                    m + skip.steps as usize,
+                    n + skip.steps,
+                    skipped + skip.steps,
+                );
+                if d.0.abs().max(d.1.abs()) < DOUBLE_EXIT_SIZE {
+                    dw = (FloatExp::from(d.0), FloatExp::from(d.1));
+                    wide = true;
+                }
+            } else {
+                let (zr, zi) = orbit.z(m);
+                let (a, b) = d;
+                let re = 2.0 * (zr * a - zi * b) + (a * a - b * b) + dc.0;
+                let im = 2.0 * (zr * b + zi * a) + 2.0 * a * b + dc.1;
+                d = (re, im);
+                m += 1;
+                n += 1;
+                if re.abs().max(im.abs()) < DOUBLE_EXIT_SIZE {
+                    dw = (FloatExp::from(re), FloatExp::from(im));
+                    wide = true;
+                }
             }
         }
         unspent += 1;
-        if unspent == REPORT_EVERY {
+        if unspent >= REPORT_EVERY {
             meter.spend(unspent)?;
             unspent = 0;
         }
@@ -141,9 +188,11 @@ const TINY_Z: f64 = 1.0 / (1u64 << 60) as f64;
 /// scaled by a power of two: `delta = (a, b) · 2^s`, so that one step costs what a double
 /// one does. Stops, leaving the rest to [`FloatExp`] arithmetic, where that is needed: |Z_m|
 /// below [`TINY_Z`], the reference's last point (a rebase), |Z_m|² near the bailout (the
-/// exact escape test), and |delta| grown past 2^[`DOUBLE_ENTER`]. Returns the steps taken.
+/// exact escape test), |delta| grown past 2^[`DOUBLE_ENTER`], and a point from which `bla`
+/// has a skip for the delta. Returns the steps taken.
 fn scaled_run(
     orbit: &ReferenceOrbit,
+    bla: Option<&BlaTable>,
     m: &mut usize,
     dw: &mut (FloatExp, FloatExp),
     c: (FloatExp, FloatExp),
@@ -174,6 +223,9 @@ fn scaled_run(
     while steps < budget && *m != last {
         let (zr, zi) = orbit.z(*m);
         if zr.abs() < TINY_Z && zi.abs() < TINY_Z || zr * zr + zi * zi >= near_bailout {
+            break;
+        }
+        if bla.is_some_and(|t| t.opens_at(*m, || FloatExp::new(a * a + b * b, 2 * s))) {
             break;
         }
         let na = 2.0 * (zr * a - zi * b) + (a * a - b * b) * square + ca;

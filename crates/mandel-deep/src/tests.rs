@@ -65,6 +65,10 @@ struct Agreement {
     stable: usize,
     /// Of those, pixels whose perturbed count equals the direct one.
     equal: usize,
+    /// Of those, pixels whose count perturbed with linear approximation equals the direct one.
+    equal_bla: usize,
+    /// The fraction of the iterations that linear approximation skipped.
+    skipped: f64,
     /// Pixels left out: their direct counts differ between the two precisions.
     unstable: usize,
     /// The largest count difference on a stable pixel.
@@ -80,10 +84,20 @@ impl Agreement {
         self.equal as f64 / self.stable.max(1) as f64
     }
 
-    /// The perturbation issue's criterion: 99.9% of the stable pixels equal.
+    fn fraction_bla(&self) -> f64 {
+        self.equal_bla as f64 / self.stable.max(1) as f64
+    }
+
+    /// The perturbation issue's criterion, with linear approximation and without: 99.9% of
+    /// the stable pixels equal.
     fn assert_close(&self, what: &str) {
-        println!("{what}: {self:?}, {:.4} equal", self.fraction());
+        println!(
+            "{what}: {self:?}, {:.4} equal, {:.4} with BLA",
+            self.fraction(),
+            self.fraction_bla()
+        );
         assert!(self.fraction() >= 0.999, "{what}: {self:?}");
+        assert!(self.fraction_bla() >= 0.999, "{what}: {self:?}");
         assert!(
             self.stable * 10 >= (self.stable + self.unstable) * 9,
             "{what}: {self:?}"
@@ -114,19 +128,28 @@ fn agreement(
     let orbit = view
         .reference(max_iter, COUNT_BAILOUT, Stop::never())
         .unwrap();
+    let bla = view.bla(&orbit);
     let mut a = Agreement {
         stable: 0,
         equal: 0,
+        equal_bla: 0,
+        skipped: 0.0,
         unstable: 0,
         worst: 0,
         distinct: 0,
         reference_escaped: orbit.escaped(),
     };
     let mut seen = std::collections::BTreeSet::new();
+    let mut work = Work::default();
     for index in (0..view.lattice().pixels()).step_by(step) {
-        let (mut perturbed, mut direct, mut check) = ([0], [0], [0]);
-        view.perturbed_span(&orbit, index, Stop::never(), &mut perturbed)
+        let (mut perturbed, mut approximated, mut direct, mut check) = ([0], [0], [0], [0]);
+        view.perturbed_span(&orbit, None, index, Stop::never(), &mut perturbed)
             .unwrap();
+        let w = view
+            .perturbed_span(&orbit, Some(&bla), index, Stop::never(), &mut approximated)
+            .unwrap();
+        work.iterations += w.iterations;
+        work.skipped += w.skipped;
         view.direct_span(max_iter, index, Stop::never(), &mut direct)
             .unwrap();
         finer
@@ -138,13 +161,16 @@ fn agreement(
             continue;
         }
         a.stable += 1;
+        a.equal_bla += usize::from(approximated == direct);
         if perturbed == direct {
             a.equal += 1;
         } else {
             a.worst = a.worst.max(perturbed[0].abs_diff(direct[0]));
         }
+        a.worst = a.worst.max(approximated[0].abs_diff(direct[0]));
     }
     a.distinct = seen.len();
+    a.skipped = work.skipped as f64 / work.iterations.max(1) as f64;
     a
 }
 
@@ -243,7 +269,8 @@ fn zoom_1e10000_works() {
         assert!(v.bits() > 33_000, "{}", v.bits());
         let orbit = v.reference(max_iter, COUNT_BAILOUT, Stop::never()).unwrap();
         let mut out = vec![0; (width * height) as usize];
-        v.perturbed_span(&orbit, 0, Stop::never(), &mut out)
+        let bla = v.bla(&orbit);
+        v.perturbed_span(&orbit, Some(&bla), 0, Stop::never(), &mut out)
             .unwrap();
         out
     };
@@ -294,6 +321,7 @@ mod random_views {
             let im = format!("{im:.60}");
             let a = agreement(&re, &im, &zoom, (12, 9), 3000, 1);
             prop_assert!(a.fraction() >= 0.999, "{re},{im} at {zoom}: {a:?}");
+            prop_assert!(a.fraction_bla() >= 0.999, "{re},{im} at {zoom}: {a:?}");
         }
     }
 }

@@ -1,29 +1,36 @@
 //! Kalles Fraktaler 2's benchmark locations, rendered by perturbation on every core: the
-//! whole render's time, the reference orbit's alone, and direct arbitrary-precision
-//! iteration's time per pixel on a few pixels (whose counts are checked against the
-//! perturbed ones). The figures of docs/deep-zoom.md.
+//! whole render's time, the reference orbit's and the linear-approximation table's alone,
+//! the iterations stepped per pixel against those skipped, the process's peak memory, and
+//! direct arbitrary-precision iteration on a few pixels (whose counts are checked against
+//! the perturbed ones). The figures of docs/deep-zoom.md; `scripts/deep_bench.sh` runs one
+//! process per location, so that each peak is its own.
 //!
 //! Usage: cargo run --release -p mandel --example deep_bench -- DIR [SIZE] [DIRECT_PIXELS]
-//!        [NAMES]  (DIR holds the .kfr files; SIZE 512 and 2 direct pixels by default; NAMES,
-//!        comma-separated file stems, picks some of them)
+//!        [NAMES] [plain]  (DIR holds the .kfr files; SIZE 512 and 2 direct pixels by
+//!        default; NAMES, comma-separated file stems or `all`, picks some of them; `plain`
+//!        turns linear approximation off, as `--no-shortcuts` does)
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use mandel::{Format, Job, KfLocation, Precision};
+use mandel::{Format, Job, KfLocation, Precision, Shortcuts};
 use mandel_kernel::Stop;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let dir = PathBuf::from(
-        args.next()
-            .ok_or("usage: deep_bench DIR [SIZE] [DIRECT_PIXELS]")?,
-    );
+    let usage = "usage: deep_bench DIR [SIZE] [DIRECT_PIXELS] [NAMES] [plain]";
+    let dir = PathBuf::from(args.next().ok_or(usage)?);
     let size: u32 = args.next().map_or(Ok(512), |s| s.parse())?;
     let direct_pixels: u64 = args.next().map_or(Ok(2), |s| s.parse())?;
     let names: Option<Vec<String>> = args
         .next()
+        .filter(|s| s != "all")
         .map(|s| s.split(',').map(String::from).collect());
+    let shortcuts = match args.next().as_deref() {
+        None => Shortcuts::On,
+        Some("plain") => Shortcuts::Off,
+        Some(other) => return Err(format!("{other}: {usage}").into()),
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
@@ -46,9 +53,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or(0)
         })
     });
-    println!("{size}x{size}, both cores, perturbation with rebasing (no approximation)\n");
+    let how = match shortcuts {
+        Shortcuts::On => "with linear approximation (BLA)",
+        Shortcuts::Off => "without linear approximation (every iteration stepped)",
+    };
+    println!("{size}x{size}, both cores, perturbation with rebasing, {how}\n");
     println!(
-        "| location | max-iter | bits | reference | total | iterations | per second | direct per pixel | perturbed per pixel | direct checks |"
+        "| location | max-iter | bits | reference | BLA table | total | stepped per pixel | skipped | peak memory | direct checks |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for file in files {
@@ -61,39 +72,59 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             max_iter,
             precision: Precision::Perturbation,
             format: Format::Npy,
+            shortcuts,
             ..Job::default()
         };
+        // The reference and table alone, timed apart (the render makes its own again).
         let deep = job.view.deep(size, size)?;
         let start = Instant::now();
         let orbit = deep.reference(max_iter, mandel_deep::COUNT_BAILOUT, Stop::never())?;
         let reference = start.elapsed();
         let start = Instant::now();
-        let grid = job.counts()?;
+        let table = deep.bla(&orbit);
+        let table_time = start.elapsed();
+        let (maps, steps) = (table.len(), orbit.len() - 1);
+        drop((orbit, table));
+
+        let start = Instant::now();
+        let (grid, summary) = job.counts_with_summary()?;
         let total = start.elapsed();
         let iterations = grid.total_iterations();
         // Direct iteration on a few pixels spread over the picture.
         let pixels = u64::from(size) * u64::from(size);
         let mut agree = 0;
-        let start = Instant::now();
         for k in 0..direct_pixels {
             let index = (2 * k + 1) * pixels / (2 * direct_pixels) + u64::from(size) / 2;
             let mut direct = [0];
             deep.direct_span(max_iter, index, Stop::never(), &mut direct)?;
             agree += u64::from(direct[0] == grid.counts()[index as usize]);
         }
-        let direct = start.elapsed().as_secs_f64() / direct_pixels.max(1) as f64;
         let name = file.file_stem().unwrap().to_string_lossy();
         println!(
-            "| {name} | {max_iter} | {} | {:.2} s ({} steps) | {:.2} s | {:.3e} | {:.3e} | {:.3} s | {:.2e} s | {agree} of {direct_pixels} equal |",
+            "| {name} | {max_iter} | {} | {:.2} s ({steps} steps) | {:.3} s ({maps} maps) | {:.2} s | {:.0} of {:.0} | {:.2}% | {} | {agree} of {direct_pixels} equal |",
             deep.bits(),
             reference.as_secs_f64(),
-            orbit.len() - 1,
+            table_time.as_secs_f64(),
             total.as_secs_f64(),
-            iterations as f64,
-            iterations as f64 / total.as_secs_f64(),
-            direct,
-            total.as_secs_f64() * 2.0 / pixels as f64,
+            summary.computed as f64 / pixels as f64,
+            iterations as f64 / pixels as f64,
+            100.0 * (1.0 - summary.computed as f64 / iterations.max(1) as f64),
+            peak_memory().unwrap_or_else(|| "?".into()),
         );
     }
     Ok(())
+}
+
+/// This process's peak resident memory so far (Linux's VmHWM).
+fn peak_memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(format!("{} MB", kb / 1024))
 }

@@ -5,8 +5,12 @@
 use std::fmt;
 use std::str::FromStr;
 
-use mandel_deep::{COUNT_BAILOUT, DeepView, FloatExp, ReferenceOrbit, SMOOTH_BAILOUT};
-use mandel_kernel::{Stop, Stopped};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mandel_deep::{
+    BlaTable, COUNT_BAILOUT, DeepView, FloatExp, ReferenceOrbit, SMOOTH_BAILOUT, Work,
+};
+use mandel_kernel::{Shortcuts, Stop, Stopped};
 
 use crate::error::{Error, Field, Result};
 use crate::tuning::DOUBLE_MIN_WIDTH;
@@ -98,21 +102,25 @@ impl DeepParams {
     }
 }
 
-/// The counter of one render's pixels: the reference orbit computed (once, for every thread)
-/// when perturbing.
+/// The counter of one render's pixels: the reference orbit, and the linear maps along it
+/// that pixels skip by, computed once for every thread when perturbing.
 pub(crate) struct DeepCounter<'a> {
     params: &'a DeepParams,
     orbit: Option<ReferenceOrbit>,
+    bla: Option<BlaTable>,
     max_iter: u32,
+    skipped: AtomicU64,
 }
 
 impl<'a> DeepCounter<'a> {
     /// Prepares the counting of `params` to `max_iter`, escaping at |z| ≥ 2 (`smooth`:
-    /// at the smooth colouring's radius).
+    /// at the smooth colouring's radius); with `shortcuts` on, pixels skip along the
+    /// reference by linear approximation where it holds to a double's rounding.
     pub fn new(
         params: &'a DeepParams,
         max_iter: u32,
         smooth: bool,
+        shortcuts: Shortcuts,
         stop: Stop,
     ) -> std::result::Result<Self, Stopped> {
         let bailout = if smooth {
@@ -125,15 +133,32 @@ impl<'a> DeepCounter<'a> {
         } else {
             Some(params.view.reference(max_iter, bailout, stop)?)
         };
+        let bla = match &orbit {
+            Some(orbit) if shortcuts == Shortcuts::On => Some(params.view.bla(orbit)),
+            _ => None,
+        };
         Ok(DeepCounter {
             params,
             orbit,
+            bla,
             max_iter,
+            skipped: AtomicU64::new(0),
         })
     }
 
-    /// The counts of pixels `first..` into `out`; returns the iterations that shortcuts
-    /// skipped, as the kernels do (none: every iteration here is computed).
+    /// The iterations skipped by linear approximation so far, by every thread.
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
+    }
+
+    /// Counts `work` in [`DeepCounter::skipped`]; returns its skipped iterations.
+    fn note(&self, work: Work) -> u64 {
+        self.skipped.fetch_add(work.skipped, Ordering::Relaxed);
+        work.skipped
+    }
+
+    /// The counts of pixels `first..` into `out`; returns the iterations that linear
+    /// approximation skipped, as the kernels return those their shortcuts skipped.
     pub fn counts(
         &self,
         first: u64,
@@ -142,15 +167,20 @@ impl<'a> DeepCounter<'a> {
     ) -> std::result::Result<u64, Stopped> {
         match &self.orbit {
             Some(orbit) if !self.params.direct => {
-                self.params.view.perturbed_span(orbit, first, stop, out)?;
+                let bla = self.bla.as_ref();
+                let work = self
+                    .params
+                    .view
+                    .perturbed_span(orbit, bla, first, stop, out)?;
+                Ok(self.note(work))
             }
             _ => {
                 self.params
                     .view
                     .direct_span(self.max_iter, first, stop, out)?;
+                Ok(0)
             }
         }
-        Ok(0)
     }
 
     /// The smooth counts of pixels `first..` into `out` (NaN inside); returns the iterations.
@@ -161,8 +191,12 @@ impl<'a> DeepCounter<'a> {
         out: &mut [f64],
     ) -> std::result::Result<u64, Stopped> {
         let orbit = self.orbit.as_ref().expect("a smooth counter has its orbit");
-        self.params
+        let bla = self.bla.as_ref();
+        let work = self
+            .params
             .view
-            .perturbed_smooth_span(orbit, first, stop, out)
+            .perturbed_smooth_span(orbit, bla, first, stop, out)?;
+        self.note(work);
+        Ok(work.iterations)
     }
 }

@@ -440,8 +440,14 @@ pub(crate) fn deep_counter<'a>(
     engine: &Engine,
     smooth: bool,
 ) -> Result<DeepCounter<'a>> {
-    DeepCounter::new(deep, params.max_iter, smooth, engine.stop())
-        .map_err(|Stopped| engine.stopped())
+    DeepCounter::new(
+        deep,
+        params.max_iter,
+        smooth,
+        engine.shortcuts,
+        engine.stop(),
+    )
+    .map_err(|Stopped| engine.stopped())
 }
 
 /// Which end of the grid [`render_in_order`] delivers first.

@@ -302,7 +302,7 @@ fn sample_values(
         let iterations = crate::render::fill_spans(params, engine, &mut values, &fill, &on_band)?;
         let work = Work {
             iterations,
-            skipped: 0,
+            skipped: counter.as_ref().map_or(0, |c| c.skipped()),
         };
         return Ok((values, work));
     }

@@ -1,0 +1,260 @@
+//! Bivariate linear approximation (BLA; Zhuoran, 2021): where a pixel's delta is small beside
+//! the reference, `l` perturbation steps `δ ← 2·Z_m·δ + δ² + δc` are, to a relative error
+//! below [`EPSILON`], the one linear map `δ ← A·δ + B·δc`. One step is `A = 2·Z_m`, `B = 1`,
+//! valid while `|δ| < EPSILON·|Z_m|`; two neighbouring maps compose into one, level by level,
+//! so that a pixel skips up to `2^k` steps with one complex multiply-add. The coefficients
+//! are [`ComplexExp`]s: at depth `A` outgrows a double's range as fast as `δ` leaves it.
+
+use crate::floatexp::{ComplexExp, FloatExp};
+use crate::orbit::ReferenceOrbit;
+
+/// The largest relative size of the term a linear step drops (`δ²` beside `2·Z_m·δ`). Each
+/// skipped step moves the pixel's orbit by up to this fraction of its delta, where
+/// perturbation's own rounding moves it by 2^-53: a skip is an approximation, and this
+/// trades its accuracy for its length. Some pixels' counts change when their `c` moves by a
+/// billionth of a pixel (found in seahorse valley at 1e16, tested in the command's
+/// integration tests); there 2^-40 changes one pixel of 768 and 2^-44 none, and 2^-28
+/// changes one of 384 of Kalles Fraktaler's "1e14". 2^-48 leaves every test view's counts
+/// as plain perturbation's, with a factor of 16 to spare; `docs/deep-zoom.md` has the sweep.
+pub const EPSILON: f64 = 1.0 / (1u64 << 48) as f64;
+
+/// The shortest skip the table keeps: 2^[`MIN_LEVEL`] steps. One step by a linear map costs
+/// a few double steps' time, so shorter skips would save nothing.
+const MIN_LEVEL: u32 = 2;
+
+/// One linear map: `l` steps from `Z_m` as `δ ← A·δ + B·δc`, valid for `|δ|² < r2`.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    a: ComplexExp,
+    b: ComplexExp,
+    /// The validity radius, squared.
+    r2: FloatExp,
+    /// The radius, for composing.
+    r: FloatExp,
+}
+
+/// The linear maps of one reference orbit for one picture: for every level `k` from
+/// [`MIN_LEVEL`], the maps of the `2^k` steps from `Z_{1 + i·2^k}`, each with its validity
+/// radius, which depends on the picture's largest `|δc|`. About one map per reference step in
+/// all (64 bytes each).
+#[derive(Debug, Clone)]
+pub struct BlaTable {
+    levels: Vec<Vec<Step>>,
+    last: usize,
+}
+
+/// A skip a pixel may take: `steps` iterations by `δ ← a·δ + b·δc`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Skip {
+    a: ComplexExp,
+    b: ComplexExp,
+    pub steps: u32,
+}
+
+impl Skip {
+    /// The delta after the skip.
+    #[inline]
+    pub fn apply(&self, delta: ComplexExp, dc: ComplexExp) -> ComplexExp {
+        self.a * delta + self.b * dc
+    }
+
+    /// The delta after the skip, for a delta in doubles (of at least 2^-1022): `A·δ` in
+    /// doubles, where a valid skip's `A` is (below `r / |δ|`), `B·δc` in any range.
+    #[inline]
+    pub fn apply_double(&self, d: (f64, f64), dc: ComplexExp) -> (f64, f64) {
+        if self.a.exponent() > 1000 {
+            return self.apply(ComplexExp::from_f64(d), dc).to_f64();
+        }
+        let (ar, ai) = self.a.to_f64();
+        let (br, bi) = (self.b * dc).to_f64();
+        (ar * d.0 - ai * d.1 + br, ar * d.1 + ai * d.0 + bi)
+    }
+}
+
+impl BlaTable {
+    /// The maps of `orbit` for pixels at most `max_dc` from the reference.
+    pub fn new(orbit: &ReferenceOrbit, max_dc: FloatExp) -> BlaTable {
+        let last = orbit.len() - 1;
+        let escape = FloatExp::from(orbit.bailout().sqrt() / (1.0 + EPSILON));
+        let epsilon = FloatExp::from(EPSILON);
+        // The single step from Z_m. Where |Z_m| could put the pixel past the bailout, the
+        // step itself is fine but no skip may pass over Z_m unchecked: its radius is zero.
+        let single = |m: usize| {
+            let (zr, zi) = orbit.z_wide(m);
+            let z = ComplexExp::from_wide((zr, zi));
+            let size = z.abs();
+            let r = if size.cmp_abs(escape).is_lt() {
+                epsilon * size
+            } else {
+                FloatExp::ZERO
+            };
+            Step {
+                a: z * ComplexExp::from_f64((2.0, 0.0)),
+                b: ComplexExp::from_f64((1.0, 0.0)),
+                r2: r * r,
+                r,
+            }
+        };
+        // The shortest maps kept straight from the single steps (composed in a chain, which
+        // bounds the radius no less tightly than pairs would), so that the single steps are
+        // never all held at once; then level k + 1 from level k.
+        let span = 1usize << MIN_LEVEL;
+        let first: Vec<Step> = (0..(last - 1) / span)
+            .map(|i| {
+                let start = 1 + i * span;
+                (start + 1..start + span)
+                    .fold(single(start), |map, m| compose(&map, &single(m), max_dc))
+            })
+            .collect();
+        let mut levels = vec![first];
+        while let Some(below) = levels.last().filter(|maps| maps.len() >= 2) {
+            let next = below
+                .chunks_exact(2)
+                .map(|pair| compose(&pair[0], &pair[1], max_dc))
+                .collect();
+            levels.push(next);
+        }
+        BlaTable { levels, last }
+    }
+
+    /// The longest skip from `Z_m` of at most `limit` steps that a delta of squared size
+    /// `norm()` may take, if any (`norm` is called only where some map starts).
+    #[inline]
+    pub(crate) fn skip(
+        &self,
+        m: usize,
+        limit: u32,
+        norm: impl FnOnce() -> FloatExp,
+    ) -> Option<Skip> {
+        if !self.maps_start_at(m) {
+            return None;
+        }
+        let norm = norm();
+        // Maps of 2^k steps start where m - 1 is a multiple of 2^k, and shorter ones are
+        // valid wherever a longer one from the same start is: climb while they are.
+        let offset = m - 1;
+        let mut found = None;
+        for (i, maps) in self.levels.iter().enumerate() {
+            let level = i as u32 + MIN_LEVEL;
+            if offset.trailing_zeros() < level || (1u64 << level) > u64::from(limit) {
+                break;
+            }
+            match maps.get(offset >> level) {
+                Some(map) if norm.cmp_abs(map.r2).is_lt() => {
+                    found = Some(Skip {
+                        a: map.a,
+                        b: map.b,
+                        steps: 1 << level,
+                    })
+                }
+                _ => break,
+            }
+        }
+        found
+    }
+
+    /// Whether some skip from `Z_m` is open to a delta of squared size `norm()` (called
+    /// only where some map starts).
+    #[inline]
+    pub(crate) fn opens_at(&self, m: usize, norm: impl FnOnce() -> FloatExp) -> bool {
+        self.maps_start_at(m)
+            && self
+                .levels
+                .first()
+                .and_then(|maps| maps.get((m - 1) >> MIN_LEVEL))
+                .is_some_and(|map| norm().cmp_abs(map.r2).is_lt())
+    }
+
+    /// Whether the shortest maps have one from `Z_m`.
+    #[inline]
+    fn maps_start_at(&self, m: usize) -> bool {
+        m > 0 && m < self.last && (m - 1).trailing_zeros() >= MIN_LEVEL
+    }
+
+    /// The maps kept, for reporting the table's size.
+    pub fn len(&self) -> usize {
+        self.levels.iter().map(Vec::len).sum()
+    }
+
+    /// Whether the table holds no map (a reference too short to skip along).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `x` then `y` as one map: `A = A_y·A_x`, `B = A_y·B_x + B_y`, valid where `x` is and where
+/// `x` lands every delta of the picture inside `y`'s radius: `|A_x|·|δ| + |B_x|·max|δc| <
+/// r_y`.
+fn compose(x: &Step, y: &Step, max_dc: FloatExp) -> Step {
+    let a = y.a * x.a;
+    let b = y.a * x.b + y.b;
+    let room = y.r - x.b.abs() * max_dc;
+    let r = if x.r.is_zero() || room.is_negative() || room.is_zero() {
+        FloatExp::ZERO
+    } else {
+        let reach = room / x.a.abs();
+        if reach.cmp_abs(x.r).is_lt() {
+            reach
+        } else {
+            x.r
+        }
+    };
+    Step { a, b, r2: r * r, r }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::big::Real;
+    use mandel_kernel::Stop;
+
+    #[test]
+    fn a_skip_lands_where_the_steps_it_stands_for_do() {
+        // A point of the main cardioid, whose orbit settles on a fixed point away from 0:
+        // skips of any length.
+        let (re, im) = (
+            Real::parse("-0.5", 128).unwrap(),
+            Real::parse("0.3", 128).unwrap(),
+        );
+        let orbit = ReferenceOrbit::compute(&re, &im, 128, 20_000, 4.0, Stop::never()).unwrap();
+        let dc = (3e-31, -7e-31);
+        let table = BlaTable::new(&orbit, FloatExp::from(1e-30));
+        let mut longest = 0;
+        for m in (1..orbit.len() - 1).step_by(4) {
+            // Deltas at 0.9 and at 0.01 of the radius of the shortest map from Z_m.
+            let Some(first) = table.levels[0].get((m - 1) >> MIN_LEVEL) else {
+                continue;
+            };
+            let r = first.r.to_f64();
+            if r == 0.0 {
+                continue;
+            }
+            for fraction in [0.9, 0.01] {
+                let d = (fraction * r * 0.6, fraction * r * 0.8);
+                let norm = FloatExp::from(d.0 * d.0 + d.1 * d.1);
+                let Some(skip) = table.skip(m, u32::MAX, || norm) else {
+                    panic!("no skip from {m} for {d:?}, under the radius {r}");
+                };
+                longest = longest.max(skip.steps);
+                let approx = skip.apply_double(d, ComplexExp::from_f64(dc));
+                let mut exact = d;
+                for k in m..m + skip.steps as usize {
+                    let (zr, zi) = orbit.z(k);
+                    let (a, b) = exact;
+                    exact = (
+                        2.0 * (zr * a - zi * b) + (a * a - b * b) + dc.0,
+                        2.0 * (zr * b + zi * a) + 2.0 * a * b + dc.1,
+                    );
+                }
+                let error = (approx.0 - exact.0).hypot(approx.1 - exact.1);
+                let size = exact.0.hypot(exact.1);
+                assert!(
+                    error <= 2.0 * f64::from(skip.steps) * EPSILON * size,
+                    "from {m}, {} steps: {approx:?} against {exact:?}",
+                    skip.steps
+                );
+            }
+        }
+        assert!(longest >= 1024, "{longest}");
+    }
+}
