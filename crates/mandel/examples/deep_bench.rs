@@ -81,9 +81,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let orbit = deep.reference(max_iter, mandel_deep::COUNT_BAILOUT, Stop::never())?;
         let reference = start.elapsed();
         let start = Instant::now();
-        let table = deep.bla(&orbit);
+        let table = (shortcuts == Shortcuts::On).then(|| deep.bla(&orbit));
         let table_time = start.elapsed();
-        let (maps, steps) = (table.len(), orbit.len() - 1);
+        let table_text = match &table {
+            Some(t) => format!("{:.3} s ({} maps)", table_time.as_secs_f64(), t.len()),
+            None => "none".into(),
+        };
+        let steps = orbit.len() - 1;
         drop((orbit, table));
 
         let start = Instant::now();
@@ -101,10 +105,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let name = file.file_stem().unwrap().to_string_lossy();
         println!(
-            "| {name} | {max_iter} | {} | {:.2} s ({steps} steps) | {:.3} s ({maps} maps) | {:.2} s | {:.0} of {:.0} | {:.2}% | {} | {agree} of {direct_pixels} equal |",
+            "| {name} | {max_iter} | {} | {:.2} s ({steps} steps) | {table_text} | {:.2} s | {:.0} of {:.0} | {:.2}% | {} | {agree} of {direct_pixels} equal |",
             deep.bits(),
             reference.as_secs_f64(),
-            table_time.as_secs_f64(),
             total.as_secs_f64(),
             summary.computed as f64 / pixels as f64,
             iterations as f64 / pixels as f64,
