@@ -24,7 +24,7 @@ const MIN_LEVEL: u32 = 2;
 
 /// One linear map: `l` steps from `Z_m` as `δ ← A·δ + B·δc`, valid for `|δ|² < r2`.
 #[derive(Debug, Clone, Copy)]
-struct Step {
+struct Map {
     a: ComplexExp,
     b: ComplexExp,
     /// The validity radius, squared.
@@ -35,11 +35,11 @@ struct Step {
 
 /// The linear maps of one reference orbit for one picture: for every level `k` from
 /// [`MIN_LEVEL`], the maps of the `2^k` steps from `Z_{1 + i·2^k}`, each with its validity
-/// radius, which depends on the picture's largest `|δc|`. About one map per reference step in
-/// all (64 bytes each).
+/// radius, which depends on the picture's largest `|δc|`. About one map for every two
+/// reference steps in all (80 bytes each).
 #[derive(Debug, Clone)]
 pub struct BlaTable {
-    levels: Vec<Vec<Step>>,
+    levels: Vec<Vec<Map>>,
     last: usize,
 }
 
@@ -88,18 +88,18 @@ impl BlaTable {
             } else {
                 FloatExp::ZERO
             };
-            Step {
+            Map {
                 a: z * ComplexExp::from_f64((2.0, 0.0)),
                 b: ComplexExp::from_f64((1.0, 0.0)),
                 r2: r * r,
                 r,
             }
         };
-        // The shortest maps kept straight from the single steps (composed in a chain, which
-        // bounds the radius no less tightly than pairs would), so that the single steps are
-        // never all held at once; then level k + 1 from level k.
+        // The shortest maps straight from the single steps, composed in a chain (a radius as
+        // valid as pairs give, and no smaller), so that the single steps are never all held
+        // at once; then level k + 1 from level k.
         let span = 1usize << MIN_LEVEL;
-        let first: Vec<Step> = (0..(last - 1) / span)
+        let first: Vec<Map> = (0..(last - 1) / span)
             .map(|i| {
                 let start = 1 + i * span;
                 (start + 1..start + span)
@@ -185,7 +185,7 @@ impl BlaTable {
 /// `x` then `y` as one map: `A = A_y·A_x`, `B = A_y·B_x + B_y`, valid where `x` is and where
 /// `x` lands every delta of the picture inside `y`'s radius: `|A_x|·|δ| + |B_x|·max|δc| <
 /// r_y`.
-fn compose(x: &Step, y: &Step, max_dc: FloatExp) -> Step {
+fn compose(x: &Map, y: &Map, max_dc: FloatExp) -> Map {
     let a = y.a * x.a;
     let b = y.a * x.b + y.b;
     let room = y.r - x.b.abs() * max_dc;
@@ -199,7 +199,7 @@ fn compose(x: &Step, y: &Step, max_dc: FloatExp) -> Step {
             x.r
         }
     };
-    Step { a, b, r2: r * r, r }
+    Map { a, b, r2: r * r, r }
 }
 
 #[cfg(test)]

@@ -147,6 +147,7 @@ pub fn pixel(
             let skip =
                 bla.and_then(|t| t.skip(m, max_iter - n, || FloatExp::from(d.0 * d.0 + d.1 * d.1)));
             if let Some(skip) = skip {
+                let before = d;
                 d = skip.apply_double(d, skip_c);
                 (m, n, skipped) = (
                     m + skip.steps as usize,
@@ -154,7 +155,8 @@ pub fn pixel(
                     skipped + skip.steps,
                 );
                 if d.0.abs().max(d.1.abs()) < DOUBLE_EXIT_SIZE {
-                    dw = (FloatExp::from(d.0), FloatExp::from(d.1));
+                    // A contracting skip: again in full range, which doubles may have lost.
+                    dw = skip.apply(ComplexExp::from_f64(before), skip_c).to_wide();
                     wide = true;
                 }
             } else {

@@ -115,7 +115,8 @@ pub(crate) struct DeepCounter<'a> {
 impl<'a> DeepCounter<'a> {
     /// Prepares the counting of `params` to `max_iter`, escaping at |z| ≥ 2 (`smooth`:
     /// at the smooth colouring's radius); with `shortcuts` on, pixels skip along the
-    /// reference by linear approximation where it holds to a double's rounding.
+    /// reference by linear approximation wherever the term it drops is below
+    /// [`mandel_deep::EPSILON`] of their delta.
     pub fn new(
         params: &'a DeepParams,
         max_iter: u32,
