@@ -40,6 +40,13 @@ struct Map {
 #[derive(Debug, Clone)]
 pub struct BlaTable {
     levels: Vec<Vec<Map>>,
+    /// The maps' squared radii as doubles rounded down (0 below their range), level by
+    /// level: the test for a delta in doubles, on 8 bytes a map rather than 80, since a
+    /// climb touches one map of every level.
+    radii: Vec<Vec<f64>>,
+    /// For every m, the squared radius of the shortest map from `Z_m` rounded up to a
+    /// double (0 where none starts): a test in doubles that passes wherever a skip may open.
+    open: Vec<f64>,
     last: usize,
 }
 
@@ -114,7 +121,42 @@ impl BlaTable {
                 .collect();
             levels.push(next);
         }
-        BlaTable { levels, last }
+        let mut open = vec![0.0; last + 1];
+        for (i, map) in levels[0].iter().enumerate() {
+            let r2 = map.r2.to_f64();
+            open[1 + (i << MIN_LEVEL)] = match r2 {
+                _ if map.r2.is_zero() => 0.0,
+                0.0 => f64::from_bits(1),
+                _ => f64::from_bits(r2.to_bits() + 1),
+            };
+        }
+        let radii = levels
+            .iter()
+            .map(|maps| {
+                maps.iter()
+                    .map(|map| {
+                        let r2 = map.r2.to_f64();
+                        if r2 > 0.0 {
+                            f64::from_bits(r2.to_bits() - 1)
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        BlaTable {
+            levels,
+            radii,
+            open,
+            last,
+        }
+    }
+
+    /// For every point of the orbit, a squared delta size below which a skip from it may be
+    /// open (and at or above which none is): the lanes' cheap test.
+    pub(crate) fn open_radii(&self) -> &[f64] {
+        &self.open
     }
 
     /// The longest skip from `Z_m` of at most `limit` steps that a delta of squared size
@@ -130,6 +172,25 @@ impl BlaTable {
             return None;
         }
         let norm = norm();
+        self.climb(m, limit, |level, i| {
+            norm.cmp_abs(self.levels[level][i].r2).is_lt()
+        })
+    }
+
+    /// [`BlaTable::skip`] for a delta in doubles (of at least 2^-1022), of squared size
+    /// `norm`: the same skips, but where a radius lies within a rounding of `norm`.
+    #[inline]
+    pub(crate) fn skip_double(&self, m: usize, limit: u32, norm: f64) -> Option<Skip> {
+        if !self.maps_start_at(m) {
+            return None;
+        }
+        self.climb(m, limit, |level, i| norm < self.radii[level][i])
+    }
+
+    /// The longest map from `Z_m` (one starts there) of at most `limit` steps for which
+    /// `valid(level, index)` holds.
+    #[inline]
+    fn climb(&self, m: usize, limit: u32, valid: impl Fn(usize, usize) -> bool) -> Option<Skip> {
         // Maps of 2^k steps start where m - 1 is a multiple of 2^k, and shorter ones are
         // valid wherever a longer one from the same start is: climb while they are.
         let offset = m - 1;
@@ -139,18 +200,20 @@ impl BlaTable {
             if offset.trailing_zeros() < level || (1u64 << level) > u64::from(limit) {
                 break;
             }
-            match maps.get(offset >> level) {
-                Some(map) if norm.cmp_abs(map.r2).is_lt() => {
-                    found = Some(Skip {
-                        a: map.a,
-                        b: map.b,
-                        steps: 1 << level,
-                    })
-                }
-                _ => break,
+            let index = offset >> level;
+            if index >= maps.len() || !valid(i, index) {
+                break;
             }
+            found = Some((i, index));
         }
-        found
+        found.map(|(i, index)| {
+            let map = &self.levels[i][index];
+            Skip {
+                a: map.a,
+                b: map.b,
+                steps: 1 << (i as u32 + MIN_LEVEL),
+            }
+        })
     }
 
     /// Whether some skip from `Z_m` is open to a delta of squared size `norm()` (called

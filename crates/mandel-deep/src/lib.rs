@@ -20,6 +20,7 @@ mod big;
 mod bla;
 mod direct;
 mod floatexp;
+mod lanes;
 mod lattice;
 mod orbit;
 mod perturb;
@@ -31,7 +32,7 @@ pub use lattice::{Lattice, Work};
 pub use orbit::ReferenceOrbit;
 pub use perturb::Escape;
 
-use mandel_kernel::{SMOOTH_RADIUS, Stop, Stopped};
+use mandel_kernel::{Kernel, SMOOTH_RADIUS, Stop, Stopped};
 
 /// The most bits of precision a view may need: zooms to about 10^60000. Past it one reference
 /// step takes milliseconds and a picture days.
@@ -148,37 +149,38 @@ impl DeepView {
 
     /// The escape counts of pixels `first..first + out.len()` by perturbation around `orbit`
     /// (made by [`DeepView::reference`] with [`COUNT_BAILOUT`]), skipping by `bla` (made by
-    /// [`DeepView::bla`] for this view and orbit) if given; returns the iterations done and
-    /// skipped.
+    /// [`DeepView::bla`] for this view and orbit) if given, in `kernel`'s lanes (every kernel
+    /// gives the same counts); returns the iterations done and skipped.
     pub fn perturbed_span(
         &self,
         orbit: &ReferenceOrbit,
         bla: Option<&BlaTable>,
+        kernel: Kernel,
         first: u64,
         stop: Stop,
         out: &mut [u32],
     ) -> Result<Work, Stopped> {
         self.check_span(first, out.len());
-        perturb::counts_span(orbit, bla, &self.lattice, first, stop, out)
+        let value = |e: Escape| e.count;
+        lanes::fill_with(kernel, orbit, bla, &self.lattice, first, stop, out, value)
     }
 
     /// The smooth counts (NaN inside) of pixels `first..first + out.len()` by perturbation
-    /// around `orbit` (made with [`SMOOTH_BAILOUT`]) and `bla` as in
+    /// around `orbit` (made with [`SMOOTH_BAILOUT`]), `bla` and `kernel` as in
     /// [`DeepView::perturbed_span`]: the double kernels' `smooth_span` formula; returns the
     /// iterations done and skipped.
     pub fn perturbed_smooth_span(
         &self,
         orbit: &ReferenceOrbit,
         bla: Option<&BlaTable>,
+        kernel: Kernel,
         first: u64,
         stop: Stop,
         out: &mut [f64],
     ) -> Result<Work, Stopped> {
         self.check_span(first, out.len());
-        let iterate =
-            |dx, dy, meter: &mut mandel_kernel::Meter| perturb::pixel(orbit, bla, dx, dy, meter);
         let value = |e| smooth_value(e, orbit.max_iter());
-        self.lattice.fill(first, stop, out, iterate, value)
+        lanes::fill_with(kernel, orbit, bla, &self.lattice, first, stop, out, value)
     }
 
     /// The escape counts of pixels `first..first + out.len()`, each iterated directly at

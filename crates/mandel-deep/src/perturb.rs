@@ -7,11 +7,10 @@
 //! `docs/deep-zoom.md`). With one, a pixel skips along the reference wherever its delta is
 //! small enough for a linear map to stand for the steps.
 
-use mandel_kernel::{Meter, Stop, Stopped};
+use mandel_kernel::{Meter, Stopped};
 
 use crate::bla::BlaTable;
 use crate::floatexp::{ComplexExp, FloatExp};
-use crate::lattice::{Lattice, Work};
 use crate::orbit::ReferenceOrbit;
 
 /// Below this binary exponent of |delta| the loop leaves doubles for [`FloatExp`], and above
@@ -21,7 +20,7 @@ const DOUBLE_EXIT: i32 = -500;
 /// See [`DOUBLE_EXIT`]; the gap keeps a pixel from switching at every step.
 const DOUBLE_ENTER: i32 = -480;
 /// 2^[`DOUBLE_EXIT`] as a double.
-const DOUBLE_EXIT_SIZE: f64 = f64::from_bits(((DOUBLE_EXIT + 1023) as u64) << 52);
+pub(crate) const DOUBLE_EXIT_SIZE: f64 = f64::from_bits(((DOUBLE_EXIT + 1023) as u64) << 52);
 
 /// Iterations a pixel runs between reports to its [`Meter`] (which polls the stop once per
 /// `POLL_STEPS` reported): a long orbit is stopped within that many steps.
@@ -38,21 +37,6 @@ pub struct Escape {
     pub skipped: u32,
 }
 
-/// The counts of pixels `first..first + out.len()` of `lattice` (row-major, row 0 at the
-/// bottom), perturbed around `orbit` (with the skips of `bla`, if given); returns the
-/// iterations done and those skipped.
-pub fn counts_span(
-    orbit: &ReferenceOrbit,
-    bla: Option<&BlaTable>,
-    lattice: &Lattice,
-    first: u64,
-    stop: Stop,
-    out: &mut [u32],
-) -> Result<Work, Stopped> {
-    let iterate = |dx, dy, meter: &mut Meter| pixel(orbit, bla, dx, dy, meter);
-    lattice.fill(first, stop, out, iterate, |e| e.count)
-}
-
 /// The iteration of the pixel at offset `(dx, dy)` from the reference's point, to the orbit's
 /// max-iter and bailout, skipping by `bla`'s linear maps where they are valid.
 pub fn pixel(
@@ -62,20 +46,104 @@ pub fn pixel(
     dy: FloatExp,
     meter: &mut Meter,
 ) -> Result<Escape, Stopped> {
+    let c = Offset::new(dx, dy);
+    match run(orbit, bla, &c, State::start(&c), false, meter)? {
+        Progress::Done(e) => Ok(e),
+        Progress::Double(_) => unreachable!("run hands back only when asked"),
+    }
+}
+
+/// A pixel's offset from the reference's point, in the forms the loop uses.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Offset {
+    pub dc: (f64, f64),
+    pub wide: (FloatExp, FloatExp),
+    pub skip: ComplexExp,
+}
+
+impl Offset {
+    pub fn new(dx: FloatExp, dy: FloatExp) -> Offset {
+        Offset {
+            dc: (dx.to_f64(), dy.to_f64()),
+            wide: (dx, dy),
+            skip: ComplexExp::from_wide((dx, dy)),
+        }
+    }
+}
+
+/// A pixel's iteration in progress: its z is the reference's `Z_m` plus the delta (`d` in
+/// doubles, or `dw` when `wide`), after `n` iterations, `skipped` of them by skips.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct State {
+    pub n: u32,
+    pub m: usize,
+    pub wide: bool,
+    pub d: (f64, f64),
+    pub dw: (FloatExp, FloatExp),
+    pub skipped: u32,
+}
+
+impl State {
+    /// Before the first iteration: z = 0 = Z_0.
+    pub fn start(c: &Offset) -> State {
+        let (dx, dy) = c.wide;
+        let larger = if dx.cmp_abs(dy).is_ge() { dx } else { dy };
+        State {
+            n: 0,
+            m: 0,
+            wide: !larger.is_zero() && larger.exponent() < DOUBLE_ENTER,
+            d: (0.0, 0.0),
+            dw: (FloatExp::ZERO, FloatExp::ZERO),
+            skipped: 0,
+        }
+    }
+}
+
+/// Where [`run`] left a pixel.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Progress {
+    /// It escaped, or reached max-iter.
+    Done(Escape),
+    /// It is in double mode at the start of an iteration (before its escape test).
+    Double(State),
+}
+
+/// Iterates the pixel at offset `c` from `state` to its end, or, with `hand_back`, to the
+/// start of the first iteration after one at least that finds it in double mode.
+pub(crate) fn run(
+    orbit: &ReferenceOrbit,
+    bla: Option<&BlaTable>,
+    c: &Offset,
+    state: State,
+    hand_back: bool,
+    meter: &mut Meter,
+) -> Result<Progress, Stopped> {
     let max_iter = orbit.max_iter();
-    let dc = (dx.to_f64(), dy.to_f64());
-    let wide_c = (dx, dy);
-    let skip_c = ComplexExp::from_wide(wide_c);
-    // The state: the pixel's z is the reference's Z_m plus delta.
-    let mut n: u32 = 0;
-    let mut m: usize = 0;
-    let larger = if dx.cmp_abs(dy).is_ge() { dx } else { dy };
-    let mut wide = !larger.is_zero() && larger.exponent() < DOUBLE_ENTER;
-    let (mut d, mut dw) = ((0.0f64, 0.0f64), (FloatExp::ZERO, FloatExp::ZERO));
+    let (dc, wide_c, skip_c) = (c.dc, c.wide, c.skip);
+    let State {
+        mut n,
+        mut m,
+        mut wide,
+        mut d,
+        mut dw,
+        mut skipped,
+    } = state;
     let last = orbit.len() - 1;
     let mut unspent = 0u64;
-    let mut skipped = 0;
+    let mut first = true;
     loop {
+        if hand_back && !wide && !first {
+            meter.spend(unspent)?;
+            return Ok(Progress::Double(State {
+                n,
+                m,
+                wide,
+                d,
+                dw,
+                skipped,
+            }));
+        }
+        first = false;
         if wide {
             // The stretch that needs no FloatExp arithmetic, in scaled doubles.
             let budget = (REPORT_EVERY - unspent).min(u64::from(max_iter - n));
@@ -91,11 +159,11 @@ pub fn pixel(
             let norm = zr * zr + zi * zi;
             if n >= max_iter || orbit.escaped_at(m, (dw.0.to_f64(), dw.1.to_f64()), norm) {
                 meter.spend(unspent)?;
-                return Ok(Escape {
+                return Ok(Progress::Done(Escape {
                     count: n,
                     norm,
                     skipped,
-                });
+                }));
             }
             let (wzr, wzi) = orbit.z_wide(m);
             let (zr, zi) = (wzr + dw.0, wzi + dw.1);
@@ -134,18 +202,17 @@ pub fn pixel(
             let norm = zr * zr + zi * zi;
             if n >= max_iter || orbit.escaped_at(m, d, norm) {
                 meter.spend(unspent)?;
-                return Ok(Escape {
+                return Ok(Progress::Done(Escape {
                     count: n,
                     norm,
                     skipped,
-                });
+                }));
             }
             if m == last || norm < d.0 * d.0 + d.1 * d.1 {
                 d = (zr, zi);
                 m = 0;
             }
-            let skip =
-                bla.and_then(|t| t.skip(m, max_iter - n, || FloatExp::from(d.0 * d.0 + d.1 * d.1)));
+            let skip = bla.and_then(|t| t.skip_double(m, max_iter - n, d.0 * d.0 + d.1 * d.1));
             if let Some(skip) = skip {
                 let before = d;
                 d = skip.apply_double(d, skip_c);

@@ -143,10 +143,24 @@ fn agreement(
     let mut work = Work::default();
     for index in (0..view.lattice().pixels()).step_by(step) {
         let (mut perturbed, mut approximated, mut direct, mut check) = ([0], [0], [0], [0]);
-        view.perturbed_span(&orbit, None, index, Stop::never(), &mut perturbed)
-            .unwrap();
+        view.perturbed_span(
+            &orbit,
+            None,
+            Kernel::Scalar,
+            index,
+            Stop::never(),
+            &mut perturbed,
+        )
+        .unwrap();
         let w = view
-            .perturbed_span(&orbit, Some(&bla), index, Stop::never(), &mut approximated)
+            .perturbed_span(
+                &orbit,
+                Some(&bla),
+                Kernel::Scalar,
+                index,
+                Stop::never(),
+                &mut approximated,
+            )
             .unwrap();
         work.iterations += w.iterations;
         work.skipped += w.skipped;
@@ -270,8 +284,15 @@ fn zoom_1e10000_works() {
         let orbit = v.reference(max_iter, COUNT_BAILOUT, Stop::never()).unwrap();
         let mut out = vec![0; (width * height) as usize];
         let bla = v.bla(&orbit);
-        v.perturbed_span(&orbit, Some(&bla), 0, Stop::never(), &mut out)
-            .unwrap();
+        v.perturbed_span(
+            &orbit,
+            Some(&bla),
+            Kernel::best(),
+            0,
+            Stop::never(),
+            &mut out,
+        )
+        .unwrap();
         out
     };
     let (here, right) = (counts(SPIRAL.0), counts(&pixel));
@@ -322,6 +343,58 @@ mod random_views {
             let a = agreement(&re, &im, &zoom, (12, 9), 3000, 1);
             prop_assert!(a.fraction() >= 0.999, "{re},{im} at {zoom}: {a:?}");
             prop_assert!(a.fraction_bla() >= 0.999, "{re},{im} at {zoom}: {a:?}");
+        }
+    }
+}
+
+#[test]
+fn every_kernels_lanes_give_the_scalar_loops_counts_and_values() {
+    let kernels: Vec<Kernel> = Kernel::ALL
+        .into_iter()
+        .filter(|k| k.is_available())
+        .collect();
+    assert!(kernels.len() >= 2, "{kernels:?}");
+    for (re, im, zoom) in [
+        (KF_1E14.0, KF_1E14.1, "8.75e13"),
+        (SPIRAL.0, SPIRAL.1, "1e30"),
+        (OFF_SPIRAL.0, OFF_SPIRAL.1, "1e30"),
+        (SPIRAL.0, SPIRAL.1, "1e300"),
+        (SPIRAL.0, SPIRAL.1, "1e1000"),
+    ] {
+        let v = view(re, im, zoom, (40, 30));
+        let orbit = v.reference(3000, COUNT_BAILOUT, Stop::never()).unwrap();
+        let smooth_orbit = v.reference(3000, SMOOTH_BAILOUT, Stop::never()).unwrap();
+        let (bla, smooth_bla) = (v.bla(&orbit), v.bla(&smooth_orbit));
+        for (table, smooth_table) in [(None, None), (Some(&bla), Some(&smooth_bla))] {
+            let run = |kernel: Kernel, first: u64, len: usize| {
+                let mut counts = vec![0; len];
+                let work = v
+                    .perturbed_span(&orbit, table, kernel, first, Stop::never(), &mut counts)
+                    .unwrap();
+                let mut values = vec![0.0; len];
+                v.perturbed_smooth_span(
+                    &smooth_orbit,
+                    smooth_table,
+                    kernel,
+                    first,
+                    Stop::never(),
+                    &mut values,
+                )
+                .unwrap();
+                let bits: Vec<u64> = values.iter().map(|x| x.to_bits()).collect();
+                (counts, work, bits)
+            };
+            // Every pixel, and spans shorter than the lanes.
+            for (first, len) in [(0, 1200), (617, 3), (1199, 1)] {
+                let scalar = run(Kernel::Scalar, first, len);
+                for &kernel in &kernels {
+                    assert!(
+                        run(kernel, first, len) == scalar,
+                        "{kernel} at {zoom}, BLA {}, pixels {first}+{len}",
+                        table.is_some()
+                    );
+                }
+            }
         }
     }
 }

@@ -8,12 +8,13 @@
 //! Usage: cargo run --release -p mandel --example deep_bench -- DIR [SIZE] [DIRECT_PIXELS]
 //!        [NAMES] [plain]  (DIR holds the .kfr files; SIZE 512 and 2 direct pixels by
 //!        default; NAMES, comma-separated file stems or `all`, picks some of them; `plain`
-//!        turns linear approximation off, as `--no-shortcuts` does)
+//!        turns linear approximation off, as `--no-shortcuts` does); MANDEL_KERNEL picks the
+//!        lanes' kernel, as for the command
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use mandel::{Format, Job, KfLocation, Precision, Shortcuts};
+use mandel::{Format, Job, Kernel, KfLocation, Precision, Shortcuts};
 use mandel_kernel::Stop;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -53,11 +54,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or(0)
         })
     });
+    // The lanes' kernel: MANDEL_KERNEL, as the command reads it, or the best.
+    let kernel = match std::env::var(mandel::KERNEL_ENV) {
+        Ok(name) => Kernel::select(&name)?,
+        Err(_) => Kernel::best(),
+    };
     let how = match shortcuts {
         Shortcuts::On => "with linear approximation (BLA)",
         Shortcuts::Off => "without linear approximation (every iteration stepped)",
     };
-    println!("{size}x{size}, both cores, perturbation with rebasing, {how}\n");
+    println!("{size}x{size}, both cores, perturbation with rebasing, {how}, {kernel} lanes\n");
     println!(
         "| location | max-iter | bits | reference | BLA table | total | stepped per pixel | skipped | peak memory | direct checks |"
     );
@@ -73,6 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             precision: Precision::Perturbation,
             format: Format::Npy,
             shortcuts,
+            kernel,
             ..Job::default()
         };
         // The reference and table alone, timed apart (the render makes its own again).

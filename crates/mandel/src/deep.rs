@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use mandel_deep::{
     BlaTable, COUNT_BAILOUT, DeepView, FloatExp, ReferenceOrbit, SMOOTH_BAILOUT, Work,
 };
-use mandel_kernel::{Shortcuts, Stop, Stopped};
+use mandel_kernel::{Kernel, Shortcuts, Stop, Stopped};
 
 use crate::error::{Error, Field, Result};
 use crate::tuning::DOUBLE_MIN_WIDTH;
@@ -108,6 +108,7 @@ pub(crate) struct DeepCounter<'a> {
     params: &'a DeepParams,
     orbit: Option<ReferenceOrbit>,
     bla: Option<BlaTable>,
+    kernel: Kernel,
     max_iter: u32,
     skipped: AtomicU64,
 }
@@ -116,12 +117,13 @@ impl<'a> DeepCounter<'a> {
     /// Prepares the counting of `params` to `max_iter`, escaping at |z| ≥ 2 (`smooth`:
     /// at the smooth colouring's radius); with `shortcuts` on, pixels skip along the
     /// reference by linear approximation wherever the term it drops is below
-    /// [`mandel_deep::EPSILON`] of their delta.
+    /// [`mandel_deep::EPSILON`] of their delta; pixels step in `kernel`'s lanes.
     pub fn new(
         params: &'a DeepParams,
         max_iter: u32,
         smooth: bool,
         shortcuts: Shortcuts,
+        kernel: Kernel,
         stop: Stop,
     ) -> std::result::Result<Self, Stopped> {
         let bailout = if smooth {
@@ -142,6 +144,7 @@ impl<'a> DeepCounter<'a> {
             params,
             orbit,
             bla,
+            kernel,
             max_iter,
             skipped: AtomicU64::new(0),
         })
@@ -169,10 +172,10 @@ impl<'a> DeepCounter<'a> {
         match &self.orbit {
             Some(orbit) if !self.params.direct => {
                 let bla = self.bla.as_ref();
-                let work = self
-                    .params
-                    .view
-                    .perturbed_span(orbit, bla, first, stop, out)?;
+                let work =
+                    self.params
+                        .view
+                        .perturbed_span(orbit, bla, self.kernel, first, stop, out)?;
                 Ok(self.note(work))
             }
             _ => {
@@ -193,10 +196,10 @@ impl<'a> DeepCounter<'a> {
     ) -> std::result::Result<u64, Stopped> {
         let orbit = self.orbit.as_ref().expect("a smooth counter has its orbit");
         let bla = self.bla.as_ref();
-        let work = self
-            .params
-            .view
-            .perturbed_smooth_span(orbit, bla, first, stop, out)?;
+        let work =
+            self.params
+                .view
+                .perturbed_smooth_span(orbit, bla, self.kernel, first, stop, out)?;
         self.note(work);
         Ok(work.iterations)
     }

@@ -445,6 +445,7 @@ pub(crate) fn deep_counter<'a>(
         params.max_iter,
         smooth,
         engine.shortcuts,
+        engine.kernel,
         engine.stop(),
     )
     .map_err(|Stopped| engine.stopped())

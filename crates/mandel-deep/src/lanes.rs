@@ -1,0 +1,328 @@
+//! Perturbation in lanes: `L` pixels in double mode stepped side by side, each at its own
+//! point of the reference, so that their independent chains of dependent multiplies and adds
+//! overlap (and, under the per-ISA shims, run in vector registers). The one generic body
+//! [`fill`] is instantiated per ISA by the `#[target_feature]` entry points at the bottom.
+//!
+//! Exactness: a lane performs the scalar loop's operations on the same doubles in the same
+//! order, and hands its pixel to the scalar loop ([`perturb::run`]) for one iteration
+//! whenever that iteration may do anything but the plain double step: an escape (or |z|²
+//! within 10^-12 of the bailout, where the exact test decides), max-iter, a rebase, a skip
+//! the table may offer, or a delta below the doubles' range. So every pixel's count, norm and
+//! skipped iterations are the scalar loop's, bit for bit (tested in `tests.rs`).
+
+use mandel_kernel::{Kernel, Meter, Stop, Stopped};
+
+use crate::bla::BlaTable;
+use crate::floatexp::{ComplexExp, FloatExp};
+use crate::lattice::{Lattice, Work};
+use crate::orbit::ReferenceOrbit;
+use crate::perturb::{self, DOUBLE_EXIT_SIZE, Escape, Offset, Progress, State};
+
+/// Lane steps between reports to the [`Meter`].
+const REPORT_EVERY: u32 = 1 << 12;
+
+/// What a lane's pixel carries besides the state it steps: for handing it to the scalar loop.
+#[derive(Clone, Copy)]
+struct Held {
+    index: usize,
+    c: Offset,
+    skipped: u32,
+}
+
+/// `L` pixels in double mode, as arrays of their parts: each z is `Z_m + (dr, di)` after `n`
+/// iterations, at offset `(cr, ci)`.
+struct Lanes<const L: usize> {
+    dr: [f64; L],
+    di: [f64; L],
+    cr: [f64; L],
+    ci: [f64; L],
+    m: [usize; L],
+    n: [u32; L],
+    held: [Option<Held>; L],
+}
+
+impl<const L: usize> Default for Lanes<L> {
+    fn default() -> Self {
+        Lanes {
+            dr: [0.0; L],
+            di: [0.0; L],
+            cr: [0.0; L],
+            ci: [0.0; L],
+            m: [0; L],
+            n: [0; L],
+            held: [None; L],
+        }
+    }
+}
+
+impl<const L: usize> Lanes<L> {
+    /// Puts `taken` in lane `i`; false if there is none.
+    fn load(&mut self, i: usize, taken: Option<(Held, State)>) -> bool {
+        let Some((h, s)) = taken else {
+            return false;
+        };
+        debug_assert!(!s.wide);
+        (self.dr[i], self.di[i]) = s.d;
+        (self.cr[i], self.ci[i]) = h.c.dc;
+        (self.m[i], self.n[i]) = (s.m, s.n);
+        self.held[i] = Some(h);
+        true
+    }
+
+    /// Takes lane `i`'s pixel out, in the scalar loop's terms; `wide` if its last step took
+    /// the delta below the doubles' range.
+    fn take(&mut self, i: usize, wide: bool) -> (Held, State) {
+        let h = self.held[i].take().expect("a full lane");
+        let d = (self.dr[i], self.di[i]);
+        let state = State {
+            n: self.n[i],
+            m: self.m[i],
+            wide,
+            d,
+            dw: (FloatExp::from(d.0), FloatExp::from(d.1)),
+            skipped: h.skipped,
+        };
+        (h, state)
+    }
+}
+
+/// Fills `out` with the values of pixels `first..first + out.len()` of `lattice` perturbed
+/// around `orbit` (and `bla`), `L` at a time; `value` turns a pixel's end into what `out`
+/// holds. The same values as [`Lattice::fill`] with [`perturb::pixel`].
+#[inline(always)]
+pub(crate) fn fill<T, const L: usize>(
+    orbit: &ReferenceOrbit,
+    bla: Option<&BlaTable>,
+    lattice: &Lattice,
+    first: u64,
+    stop: Stop,
+    out: &mut [T],
+    value: impl Fn(Escape) -> T,
+) -> Result<Work, Stopped> {
+    let mut meter = Meter::new(stop);
+    let mut work = Work::default();
+    let pixels = out.len();
+    let mut finish = |index: usize, e: Escape| {
+        out[index] = value(e);
+        work.iterations += u64::from(e.count);
+        work.skipped += u64::from(e.skipped);
+    };
+    let last = orbit.len() - 1;
+    let max_iter = orbit.max_iter();
+    // A lane is looked at by the scalar loop where |z|² may have reached the bailout.
+    let near_bailout = orbit.bailout() * (1.0 - 1e-12);
+    let no_skips;
+    let open = match bla {
+        Some(table) => table.open_radii(),
+        None => {
+            no_skips = vec![0.0; orbit.len()];
+            &no_skips[..]
+        }
+    };
+    let mut next = 0usize;
+    // Runs `state` of a held pixel (a new one if `None`) in the scalar loop for one
+    // iteration at least, finishing pixels and starting new ones until one is in double mode
+    // at the start of an iteration: it and its state, or `None` when no pixel is left.
+    let mut advance = |mut held: Option<(Held, State)>,
+                       meter: &mut Meter|
+     -> Result<Option<(Held, State)>, Stopped> {
+        loop {
+            let (h, state) = match held.take() {
+                Some(h) => h,
+                None if next < pixels => {
+                    let index = next;
+                    next += 1;
+                    let (dx, dy) = lattice.offset(first + index as u64);
+                    let c = Offset::new(dx, dy);
+                    let h = Held {
+                        index,
+                        c,
+                        skipped: 0,
+                    };
+                    (h, State::start(&c))
+                }
+                None => return Ok(None),
+            };
+            match perturb::run(orbit, bla, &h.c, state, true, meter)? {
+                Progress::Done(e) => finish(h.index, e),
+                Progress::Double(s) => {
+                    let h = Held {
+                        skipped: s.skipped,
+                        ..h
+                    };
+                    return Ok(Some((h, s)));
+                }
+            }
+        }
+    };
+    let mut lanes = Lanes::<L>::default();
+    let mut full = true;
+    for i in 0..L {
+        let taken = advance(None, &mut meter)?;
+        full &= lanes.load(i, taken);
+    }
+    let mut steps = 0u32;
+    while full {
+        // Every lane's plain double step, as the scalar loop takes it, and which lanes'
+        // iteration is something else (`attention`: they keep their state) or took the
+        // delta below the doubles' range (`tiny`).
+        let (mut attention, mut skips, mut tiny) = (0u32, 0u32, 0u32);
+        let (mut next_r, mut next_i, mut sizes) = ([0.0f64; L], [0.0f64; L], [0.0f64; L]);
+        // A skip that took the delta below the doubles' range: the delta again in full range,
+        // as the scalar loop redoes it.
+        let mut contracted = [None; L];
+        let Lanes {
+            dr,
+            di,
+            cr,
+            ci,
+            m,
+            n,
+            held,
+        } = &mut lanes;
+        for i in 0..L {
+            let (zr, zi) = orbit.z(m[i]);
+            let (a, b) = (dr[i], di[i]);
+            let (ar, ai) = (zr + a, zi + b);
+            let norm = ar * ar + ai * ai;
+            let size = a * a + b * b;
+            let special =
+                (norm >= near_bailout) | (n[i] >= max_iter) | (m[i] == last) | (norm < size);
+            let skip = !special & (size < open[m[i]]);
+            let re = 2.0 * (zr * a - zi * b) + (a * a - b * b) + cr[i];
+            let im = 2.0 * (zr * b + zi * a) + 2.0 * a * b + ci[i];
+            if !special && !skip {
+                (dr[i], di[i]) = (re, im);
+                m[i] += 1;
+                n[i] += 1;
+            }
+            (next_r[i], next_i[i], sizes[i]) = (re, im, size);
+            attention |= u32::from(special) << i;
+            skips |= u32::from(skip) << i;
+            let small = re.abs().max(im.abs()) < DOUBLE_EXIT_SIZE;
+            tiny |= u32::from(!special && !skip && small) << i;
+        }
+        while skips != 0 {
+            // The skip the scalar loop would take here, or its plain step.
+            let i = skips.trailing_zeros() as usize;
+            skips &= skips - 1;
+            let table = bla.expect("skips come from a table");
+            let d = match table.skip_double(m[i], max_iter - n[i], sizes[i]) {
+                Some(skip) => {
+                    let h = held[i].as_mut().expect("a full lane");
+                    let before = (dr[i], di[i]);
+                    let d = skip.apply_double(before, h.c.skip);
+                    if d.0.abs().max(d.1.abs()) < DOUBLE_EXIT_SIZE {
+                        let exact = skip.apply(ComplexExp::from_f64(before), h.c.skip);
+                        contracted[i] = Some(exact.to_wide());
+                    }
+                    h.skipped += skip.steps;
+                    m[i] += skip.steps as usize;
+                    n[i] += skip.steps;
+                    d
+                }
+                None => {
+                    m[i] += 1;
+                    n[i] += 1;
+                    (next_r[i], next_i[i])
+                }
+            };
+            (dr[i], di[i]) = d;
+            tiny |= u32::from(d.0.abs().max(d.1.abs()) < DOUBLE_EXIT_SIZE) << i;
+        }
+        let mut pending = attention | tiny;
+        while pending != 0 {
+            // An iteration (at least) in the scalar loop, from the lane's state.
+            let i = pending.trailing_zeros() as usize;
+            pending &= pending - 1;
+            let (h, mut state) = lanes.take(i, tiny & (1 << i) != 0);
+            if let Some(dw) = contracted[i] {
+                state.dw = dw;
+            }
+            let taken = advance(Some((h, state)), &mut meter)?;
+            full &= lanes.load(i, taken);
+        }
+        steps += 1;
+        if steps == REPORT_EVERY {
+            meter.spend(u64::from(steps) * L as u64)?;
+            steps = 0;
+        }
+    }
+    // No pixel left to start: the scalar loop finishes the lanes' pixels.
+    for i in 0..L {
+        if lanes.held[i].is_some() {
+            let (h, state) = lanes.take(i, false);
+            match perturb::run(orbit, bla, &h.c, state, false, &mut meter)? {
+                Progress::Done(e) => finish(h.index, e),
+                Progress::Double(_) => unreachable!("run hands back only when asked"),
+            }
+        }
+    }
+    meter.spend(u64::from(steps) * L as u64)?;
+    Ok(work)
+}
+
+/// [`fill`] through `kernel`'s shim: the scalar loop pixel by pixel for [`Kernel::Scalar`],
+/// otherwise as many lanes as the ISA's vectors hold (the portable body where the CPU lacks
+/// the kernel's ISA).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fill_with<T>(
+    kernel: Kernel,
+    orbit: &ReferenceOrbit,
+    bla: Option<&BlaTable>,
+    lattice: &Lattice,
+    first: u64,
+    stop: Stop,
+    out: &mut [T],
+    value: impl Fn(Escape) -> T,
+) -> Result<Work, Stopped> {
+    let kernel = if kernel.is_available() {
+        kernel
+    } else {
+        Kernel::Portable
+    };
+    match kernel {
+        Kernel::Scalar => {
+            let iterate = |dx, dy, meter: &mut Meter| perturb::pixel(orbit, bla, dx, dy, meter);
+            lattice.fill(first, stop, out, iterate, value)
+        }
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU has AVX2 (checked above).
+        Kernel::Avx2 => unsafe { fill_avx2(orbit, bla, lattice, first, stop, out, value) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU has AVX-512F (checked above).
+        Kernel::Avx512 => unsafe { fill_avx512(orbit, bla, lattice, first, stop, out, value) },
+        Kernel::Neon => fill::<T, 2>(orbit, bla, lattice, first, stop, out, value),
+        _ => fill::<T, 4>(orbit, bla, lattice, first, stop, out, value),
+    }
+}
+
+/// [`fill`] in 4 lanes, compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn fill_avx2<T>(
+    orbit: &ReferenceOrbit,
+    bla: Option<&BlaTable>,
+    lattice: &Lattice,
+    first: u64,
+    stop: Stop,
+    out: &mut [T],
+    value: impl Fn(Escape) -> T,
+) -> Result<Work, Stopped> {
+    fill::<T, 4>(orbit, bla, lattice, first, stop, out, value)
+}
+
+/// [`fill`] in 8 lanes, compiled for AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn fill_avx512<T>(
+    orbit: &ReferenceOrbit,
+    bla: Option<&BlaTable>,
+    lattice: &Lattice,
+    first: u64,
+    stop: Stop,
+    out: &mut [T],
+    value: impl Fn(Escape) -> T,
+) -> Result<Work, Stopped> {
+    fill::<T, 8>(orbit, bla, lattice, first, stop, out, value)
+}
