@@ -65,15 +65,23 @@ impl Skip {
         self.a * delta + self.b * dc
     }
 
-    /// The delta after the skip, for a delta in doubles (of at least 2^-1022): `A·δ` in
-    /// doubles, where a valid skip's `A` is (below `r / |δ|`), `B·δc` in any range.
+    /// The delta after the skip, for a delta in doubles (of at least 2^-1022) at offset `dc`
+    /// (`dc_double` in doubles, which may have underflowed): in doubles where `A`, `B` and
+    /// `δc` all have their range (a valid skip's `A` is below `r / |δ|`), otherwise `B·δc` in
+    /// [`ComplexExp`].
     #[inline]
-    pub fn apply_double(&self, d: (f64, f64), dc: ComplexExp) -> (f64, f64) {
+    pub fn apply_double(&self, d: (f64, f64), dc: ComplexExp, dc_double: (f64, f64)) -> (f64, f64) {
         if self.a.exponent() > 1000 {
             return self.apply(ComplexExp::from_f64(d), dc).to_f64();
         }
         let (ar, ai) = self.a.to_f64();
-        let (br, bi) = (self.b * dc).to_f64();
+        let (br, bi) = if (-900..=900).contains(&self.b.exponent()) && dc.exponent() > -900 {
+            let (b0, b1) = self.b.to_f64();
+            let (c0, c1) = dc_double;
+            (b0 * c0 - b1 * c1, b0 * c1 + b1 * c0)
+        } else {
+            (self.b * dc).to_f64()
+        };
         (ar * d.0 - ai * d.1 + br, ar * d.1 + ai * d.0 + bi)
     }
 }
@@ -194,14 +202,13 @@ impl BlaTable {
         // Maps of 2^k steps start where m - 1 is a multiple of 2^k, and shorter ones are
         // valid wherever a longer one from the same start is: climb while they are.
         let offset = m - 1;
+        let top = (offset.trailing_zeros().min(limit.max(1).ilog2()) + 1)
+            .saturating_sub(MIN_LEVEL)
+            .min(self.levels.len() as u32) as usize;
         let mut found = None;
-        for (i, maps) in self.levels.iter().enumerate() {
-            let level = i as u32 + MIN_LEVEL;
-            if offset.trailing_zeros() < level || (1u64 << level) > u64::from(limit) {
-                break;
-            }
-            let index = offset >> level;
-            if index >= maps.len() || !valid(i, index) {
+        for i in 0..top {
+            let index = offset >> (i as u32 + MIN_LEVEL);
+            if index >= self.levels[i].len() || !valid(i, index) {
                 break;
             }
             found = Some((i, index));
@@ -299,7 +306,7 @@ mod tests {
                     panic!("no skip from {m} for {d:?}, under the radius {r}");
                 };
                 longest = longest.max(skip.steps);
-                let approx = skip.apply_double(d, ComplexExp::from_f64(dc));
+                let approx = skip.apply_double(d, ComplexExp::from_f64(dc), dc);
                 let mut exact = d;
                 for k in m..m + skip.steps as usize {
                     let (zr, zi) = orbit.z(k);

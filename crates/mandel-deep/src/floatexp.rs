@@ -250,11 +250,9 @@ impl ComplexExp {
     }
 
     /// The nearest doubles (zero below their range, infinite past it).
+    #[inline]
     pub fn to_f64(self) -> (f64, f64) {
-        (
-            FloatExp::new(self.re, self.e).to_f64(),
-            FloatExp::new(self.im, self.e).to_f64(),
-        )
+        (scale(self.re, self.e), scale(self.im, self.e))
     }
 
     /// The parts as [`FloatExp`]s.

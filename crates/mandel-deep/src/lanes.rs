@@ -180,27 +180,40 @@ pub(crate) fn fill<T, const L: usize>(
             n,
             held,
         } = &mut lanes;
+        // The reference's points and skip thresholds of the lanes (gathered), then the
+        // arithmetic and tests as straight-line array code the compiler can vectorize.
+        let (mut zr, mut zi, mut open_at) = ([0.0f64; L], [0.0f64; L], [0.0f64; L]);
+        let mut other = [false; L];
         for i in 0..L {
-            let (zr, zi) = orbit.z(m[i]);
+            (zr[i], zi[i]) = orbit.z(m[i]);
+            open_at[i] = open[m[i]];
+            other[i] = (n[i] >= max_iter) | (m[i] == last);
+        }
+        let mut plain = [false; L];
+        for i in 0..L {
             let (a, b) = (dr[i], di[i]);
-            let (ar, ai) = (zr + a, zi + b);
+            let (ar, ai) = (zr[i] + a, zi[i] + b);
             let norm = ar * ar + ai * ai;
             let size = a * a + b * b;
-            let special =
-                (norm >= near_bailout) | (n[i] >= max_iter) | (m[i] == last) | (norm < size);
-            let skip = !special & (size < open[m[i]]);
-            let re = 2.0 * (zr * a - zi * b) + (a * a - b * b) + cr[i];
-            let im = 2.0 * (zr * b + zi * a) + 2.0 * a * b + ci[i];
-            if !special && !skip {
-                (dr[i], di[i]) = (re, im);
-                m[i] += 1;
-                n[i] += 1;
-            }
+            let special = other[i] | (norm >= near_bailout) | (norm < size);
+            let skip = !special & (size < open_at[i]);
+            let re = 2.0 * (zr[i] * a - zi[i] * b) + (a * a - b * b) + cr[i];
+            let im = 2.0 * (zr[i] * b + zi[i] * a) + 2.0 * a * b + ci[i];
+            plain[i] = !special & !skip;
             (next_r[i], next_i[i], sizes[i]) = (re, im, size);
-            attention |= u32::from(special) << i;
-            skips |= u32::from(skip) << i;
-            let small = re.abs().max(im.abs()) < DOUBLE_EXIT_SIZE;
-            tiny |= u32::from(!special && !skip && small) << i;
+            other[i] = special;
+            open_at[i] = if skip { 1.0 } else { 0.0 };
+        }
+        for i in 0..L {
+            // The plain step where nothing else is due.
+            dr[i] = if plain[i] { next_r[i] } else { dr[i] };
+            di[i] = if plain[i] { next_i[i] } else { di[i] };
+            m[i] += usize::from(plain[i]);
+            n[i] += u32::from(plain[i]);
+            let small = next_r[i].abs().max(next_i[i].abs()) < DOUBLE_EXIT_SIZE;
+            attention |= u32::from(other[i]) << i;
+            skips |= u32::from(open_at[i] != 0.0) << i;
+            tiny |= u32::from(plain[i] & small) << i;
         }
         while skips != 0 {
             // The skip the scalar loop would take here, or its plain step.
@@ -211,7 +224,7 @@ pub(crate) fn fill<T, const L: usize>(
                 Some(skip) => {
                     let h = held[i].as_mut().expect("a full lane");
                     let before = (dr[i], di[i]);
-                    let d = skip.apply_double(before, h.c.skip);
+                    let d = skip.apply_double(before, h.c.skip, h.c.dc);
                     if d.0.abs().max(d.1.abs()) < DOUBLE_EXIT_SIZE {
                         let exact = skip.apply(ComplexExp::from_f64(before), h.c.skip);
                         contracted[i] = Some(exact.to_wide());

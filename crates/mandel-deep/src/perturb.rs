@@ -215,7 +215,7 @@ pub(crate) fn run(
             let skip = bla.and_then(|t| t.skip_double(m, max_iter - n, d.0 * d.0 + d.1 * d.1));
             if let Some(skip) = skip {
                 let before = d;
-                d = skip.apply_double(d, skip_c);
+                d = skip.apply_double(d, skip_c, dc);
                 (m, n, skipped) = (
                     m + skip.steps as usize,
                     n + skip.steps,
