@@ -86,19 +86,33 @@ impl<const L: usize> Lanes<L> {
     }
 }
 
-/// Fills `out` with the values of pixels `first..first + out.len()` of `lattice` perturbed
-/// around `orbit` (and `bla`), `L` at a time; `value` turns a pixel's end into what `out`
-/// holds. The same values as [`Lattice::fill`] with [`perturb::pixel`].
+/// A span of pixels to perturb: pixels `first..` of `lattice` around `orbit`, skipping by
+/// `bla` if given, stopping at `stop`.
+#[derive(Clone, Copy)]
+pub(crate) struct Span<'a> {
+    pub orbit: &'a ReferenceOrbit,
+    pub bla: Option<&'a BlaTable>,
+    pub lattice: &'a Lattice,
+    pub first: u64,
+    pub stop: Stop<'a>,
+}
+
+/// Fills `out` with the values of the pixels of `span` (as many as `out` holds), `L` at a
+/// time; `value` turns a pixel's end into what `out` holds. The same values as
+/// [`Lattice::fill`] with [`perturb::pixel`].
 #[inline(always)]
 pub(crate) fn fill<T, const L: usize>(
-    orbit: &ReferenceOrbit,
-    bla: Option<&BlaTable>,
-    lattice: &Lattice,
-    first: u64,
-    stop: Stop,
+    span: Span,
     out: &mut [T],
     value: impl Fn(Escape) -> T,
 ) -> Result<Work, Stopped> {
+    let Span {
+        orbit,
+        bla,
+        lattice,
+        first,
+        stop,
+    } = span;
     let mut meter = Meter::new(stop);
     let mut work = Work::default();
     let pixels = out.len();
@@ -278,14 +292,9 @@ pub(crate) fn fill<T, const L: usize>(
 /// [`fill`] through `kernel`'s shim: the scalar loop pixel by pixel for [`Kernel::Scalar`],
 /// otherwise as many lanes as the ISA's vectors hold (the portable body where the CPU lacks
 /// the kernel's ISA).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn fill_with<T>(
     kernel: Kernel,
-    orbit: &ReferenceOrbit,
-    bla: Option<&BlaTable>,
-    lattice: &Lattice,
-    first: u64,
-    stop: Stop,
+    span: Span,
     out: &mut [T],
     value: impl Fn(Escape) -> T,
 ) -> Result<Work, Stopped> {
@@ -296,46 +305,37 @@ pub(crate) fn fill_with<T>(
     };
     match kernel {
         Kernel::Scalar => {
+            let Span { orbit, bla, .. } = span;
             let iterate = |dx, dy, meter: &mut Meter| perturb::pixel(orbit, bla, dx, dy, meter);
-            lattice.fill(first, stop, out, iterate, value)
+            span.lattice
+                .fill(span.first, span.stop, out, iterate, value)
         }
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU has AVX2 (checked above).
-        Kernel::Avx2 => unsafe { fill_avx2(orbit, bla, lattice, first, stop, out, value) },
+        Kernel::Avx2 => unsafe { fill_avx2(span, out, value) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the CPU has AVX-512F (checked above).
-        Kernel::Avx512 => unsafe { fill_avx512(orbit, bla, lattice, first, stop, out, value) },
-        Kernel::Neon => fill::<T, 2>(orbit, bla, lattice, first, stop, out, value),
-        _ => fill::<T, 4>(orbit, bla, lattice, first, stop, out, value),
+        Kernel::Avx512 => unsafe { fill_avx512(span, out, value) },
+        Kernel::Neon => fill::<T, 2>(span, out, value),
+        _ => fill::<T, 4>(span, out, value),
     }
 }
 
-/// [`fill`] in 4 lanes, compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn fill_avx2<T>(
-    orbit: &ReferenceOrbit,
-    bla: Option<&BlaTable>,
-    lattice: &Lattice,
-    first: u64,
-    stop: Stop,
-    out: &mut [T],
-    value: impl Fn(Escape) -> T,
-) -> Result<Work, Stopped> {
-    fill::<T, 4>(orbit, bla, lattice, first, stop, out, value)
+/// A `#[target_feature]` entry point: [`fill`] in `$lanes` lanes, compiled for `$feature`.
+macro_rules! shim {
+    ($name:ident, $feature:literal, $lanes:literal) => {
+        #[doc = concat!("[`fill`] in ", $lanes, " lanes, compiled for ", $feature, ".")]
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        unsafe fn $name<T>(
+            span: Span,
+            out: &mut [T],
+            value: impl Fn(Escape) -> T,
+        ) -> Result<Work, Stopped> {
+            fill::<T, $lanes>(span, out, value)
+        }
+    };
 }
 
-/// [`fill`] in 8 lanes, compiled for AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn fill_avx512<T>(
-    orbit: &ReferenceOrbit,
-    bla: Option<&BlaTable>,
-    lattice: &Lattice,
-    first: u64,
-    stop: Stop,
-    out: &mut [T],
-    value: impl Fn(Escape) -> T,
-) -> Result<Work, Stopped> {
-    fill::<T, 8>(orbit, bla, lattice, first, stop, out, value)
-}
+shim!(fill_avx2, "avx2", 4);
+shim!(fill_avx512, "avx512f", 8);

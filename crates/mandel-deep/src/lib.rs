@@ -162,7 +162,7 @@ impl DeepView {
     ) -> Result<Work, Stopped> {
         self.check_span(first, out.len());
         let value = |e: Escape| e.count;
-        lanes::fill_with(kernel, orbit, bla, &self.lattice, first, stop, out, value)
+        lanes::fill_with(kernel, self.span(orbit, bla, first, stop), out, value)
     }
 
     /// The smooth counts (NaN inside) of pixels `first..first + out.len()` by perturbation
@@ -180,7 +180,7 @@ impl DeepView {
     ) -> Result<Work, Stopped> {
         self.check_span(first, out.len());
         let value = |e| smooth_value(e, orbit.max_iter());
-        lanes::fill_with(kernel, orbit, bla, &self.lattice, first, stop, out, value)
+        lanes::fill_with(kernel, self.span(orbit, bla, first, stop), out, value)
     }
 
     /// The escape counts of pixels `first..first + out.len()`, each iterated directly at
@@ -203,6 +203,22 @@ impl DeepView {
             stop,
             out,
         )
+    }
+
+    fn span<'a>(
+        &'a self,
+        orbit: &'a ReferenceOrbit,
+        bla: Option<&'a BlaTable>,
+        first: u64,
+        stop: Stop<'a>,
+    ) -> lanes::Span<'a> {
+        lanes::Span {
+            orbit,
+            bla,
+            lattice: &self.lattice,
+            first,
+            stop,
+        }
     }
 
     fn check_span(&self, first: u64, len: usize) {
