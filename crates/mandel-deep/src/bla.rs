@@ -36,14 +36,17 @@ struct Map {
 /// The linear maps of one reference orbit for one picture: for every level `k` from
 /// [`MIN_LEVEL`], the maps of the `2^k` steps from `Z_{1 + i·2^k}`, each with its validity
 /// radius, which depends on the picture's largest `|δc|`. About one map for every two
-/// reference steps in all (80 bytes each).
+/// reference steps in all (72 bytes each).
 #[derive(Debug, Clone)]
 pub struct BlaTable {
-    levels: Vec<Vec<Map>>,
-    /// The maps' squared radii as doubles rounded down (0 below their range), level by
-    /// level: the test for a delta in doubles, on 8 bytes a map rather than 80, since a
-    /// climb touches one map of every level.
-    radii: Vec<Vec<f64>>,
+    /// The maps' coefficients, level by level.
+    levels: Vec<Vec<(ComplexExp, ComplexExp)>>,
+    /// The maps' squared radii, level by level, apart from the coefficients: a climb tests
+    /// one map of every level and takes only the last.
+    radii: Vec<Vec<FloatExp>>,
+    /// The same as doubles rounded down (0 below their range): the test for a delta in
+    /// doubles.
+    radii_double: Vec<Vec<f64>>,
     /// For every m, the squared radius of the shortest map from `Z_m` rounded up to a
     /// double (0 where none starts): a test in doubles that passes wherever a skip may open.
     open: Vec<f64>,
@@ -138,7 +141,7 @@ impl BlaTable {
                 _ => f64::from_bits(r2.to_bits() + 1),
             };
         }
-        let radii = levels
+        let radii_double = levels
             .iter()
             .map(|maps| {
                 maps.iter()
@@ -153,9 +156,18 @@ impl BlaTable {
                     .collect()
             })
             .collect();
+        let radii = levels
+            .iter()
+            .map(|maps| maps.iter().map(|map| map.r2).collect())
+            .collect();
+        let levels = levels
+            .into_iter()
+            .map(|maps| maps.into_iter().map(|map| (map.a, map.b)).collect())
+            .collect();
         BlaTable {
             levels,
             radii,
+            radii_double,
             open,
             last,
         }
@@ -181,7 +193,7 @@ impl BlaTable {
         }
         let norm = norm();
         self.climb(m, limit, |level, i| {
-            norm.cmp_abs(self.levels[level][i].r2).is_lt()
+            norm.cmp_abs(self.radii[level][i]).is_lt()
         })
     }
 
@@ -192,7 +204,7 @@ impl BlaTable {
         if !self.maps_start_at(m) {
             return None;
         }
-        self.climb(m, limit, |level, i| norm < self.radii[level][i])
+        self.climb(m, limit, |level, i| norm < self.radii_double[level][i])
     }
 
     /// The longest map from `Z_m` (one starts there) of at most `limit` steps for which
@@ -214,10 +226,10 @@ impl BlaTable {
             found = Some((i, index));
         }
         found.map(|(i, index)| {
-            let map = &self.levels[i][index];
+            let (a, b) = self.levels[i][index];
             Skip {
-                a: map.a,
-                b: map.b,
+                a,
+                b,
                 steps: 1 << (i as u32 + MIN_LEVEL),
             }
         })
@@ -229,10 +241,10 @@ impl BlaTable {
     pub(crate) fn opens_at(&self, m: usize, norm: impl FnOnce() -> FloatExp) -> bool {
         self.maps_start_at(m)
             && self
-                .levels
+                .radii
                 .first()
-                .and_then(|maps| maps.get((m - 1) >> MIN_LEVEL))
-                .is_some_and(|map| norm().cmp_abs(map.r2).is_lt())
+                .and_then(|radii| radii.get((m - 1) >> MIN_LEVEL))
+                .is_some_and(|&r2| norm().cmp_abs(r2).is_lt())
     }
 
     /// Whether the shortest maps have one from `Z_m`.
@@ -292,10 +304,10 @@ mod tests {
         let mut longest = 0;
         for m in (1..orbit.len() - 1).step_by(4) {
             // Deltas at 0.9 and at 0.01 of the radius of the shortest map from Z_m.
-            let Some(first) = table.levels[0].get((m - 1) >> MIN_LEVEL) else {
+            let Some(first) = table.radii[0].get((m - 1) >> MIN_LEVEL) else {
                 continue;
             };
-            let r = first.r.to_f64();
+            let r = first.sqrt().to_f64();
             if r == 0.0 {
                 continue;
             }

@@ -4,11 +4,12 @@
 //! [`fill`] is instantiated per ISA by the `#[target_feature]` entry points at the bottom.
 //!
 //! Exactness: a lane performs the scalar loop's operations on the same doubles in the same
-//! order, and hands its pixel to the scalar loop ([`perturb::run`]) for one iteration
-//! whenever that iteration may do anything but the plain double step: an escape (or |z|²
-//! within 10^-12 of the bailout, where the exact test decides), max-iter, a rebase, a skip
-//! the table may offer, or a delta below the doubles' range. So every pixel's count, norm and
-//! skipped iterations are the scalar loop's, bit for bit (tested in `tests.rs`).
+//! order. Where the table may offer a skip it asks it as the scalar loop does and takes the
+//! skip or the plain step; it hands its pixel to the scalar loop ([`perturb::run`]) for an
+//! iteration whenever that iteration may be anything else: an escape (or |z|² within 10^-12
+//! of the bailout, where the exact test decides), max-iter, a rebase, the reference's end, or
+//! a delta below the doubles' range. So every pixel's count, norm and skipped iterations are
+//! the scalar loop's, bit for bit (tested in `tests.rs`).
 
 use mandel_kernel::{Kernel, Meter, Stop, Stopped};
 
@@ -125,14 +126,7 @@ pub(crate) fn fill<T, const L: usize>(
     let max_iter = orbit.max_iter();
     // A lane is looked at by the scalar loop where |z|² may have reached the bailout.
     let near_bailout = orbit.bailout() * (1.0 - 1e-12);
-    let no_skips;
-    let open = match bla {
-        Some(table) => table.open_radii(),
-        None => {
-            no_skips = vec![0.0; orbit.len()];
-            &no_skips[..]
-        }
-    };
+    let open = bla.map(BlaTable::open_radii);
     let mut next = 0usize;
     // Runs `state` of a held pixel (a new one if `None`) in the scalar loop for one
     // iteration at least, finishing pixels and starting new ones until one is in double mode
@@ -200,7 +194,7 @@ pub(crate) fn fill<T, const L: usize>(
         let mut other = [false; L];
         for i in 0..L {
             (zr[i], zi[i]) = orbit.z(m[i]);
-            open_at[i] = open[m[i]];
+            open_at[i] = open.map_or(0.0, |o| o[m[i]]);
             other[i] = (n[i] >= max_iter) | (m[i] == last);
         }
         let mut plain = [false; L];
