@@ -22,14 +22,12 @@ pub const EPSILON: f64 = 1.0 / (1u64 << 48) as f64;
 /// a few double steps' time, so shorter skips would save nothing.
 const MIN_LEVEL: u32 = 2;
 
-/// One linear map: `l` steps from `Z_m` as `δ ← A·δ + B·δc`, valid for `|δ|² < r2`.
+/// One linear map while the table is built: `l` steps from `Z_m` as `δ ← A·δ + B·δc`,
+/// valid for `|δ| < r`.
 #[derive(Debug, Clone, Copy)]
 struct Map {
     a: ComplexExp,
     b: ComplexExp,
-    /// The validity radius, squared.
-    r2: FloatExp,
-    /// The radius, for composing.
     r: FloatExp,
 }
 
@@ -109,7 +107,6 @@ impl BlaTable {
             Map {
                 a: z * ComplexExp::from_f64((2.0, 0.0)),
                 b: ComplexExp::from_f64((1.0, 0.0)),
-                r2: r * r,
                 r,
             }
         };
@@ -132,34 +129,32 @@ impl BlaTable {
                 .collect();
             levels.push(next);
         }
-        let mut open = vec![0.0; last + 1];
-        for (i, map) in levels[0].iter().enumerate() {
-            let r2 = map.r2.to_f64();
-            open[1 + (i << MIN_LEVEL)] = match r2 {
-                _ if map.r2.is_zero() => 0.0,
-                0.0 => f64::from_bits(1),
-                _ => f64::from_bits(r2.to_bits() + 1),
-            };
-        }
-        let radii_double = levels
+        let radii: Vec<Vec<FloatExp>> = levels
             .iter()
-            .map(|maps| {
-                maps.iter()
-                    .map(|map| {
-                        let r2 = map.r2.to_f64();
-                        if r2 > 0.0 {
-                            f64::from_bits(r2.to_bits() - 1)
-                        } else {
-                            0.0
-                        }
+            .map(|maps| maps.iter().map(|map| map.r * map.r).collect())
+            .collect();
+        // The squared radii as doubles: rounded down for the table's own test, up for the
+        // lanes' (which must pass wherever the table's may).
+        let radii_double = radii
+            .iter()
+            .map(|level| {
+                level
+                    .iter()
+                    .map(|r2| match r2.to_f64() {
+                        x if x > 0.0 => f64::from_bits(x.to_bits() - 1),
+                        _ => 0.0,
                     })
                     .collect()
             })
             .collect();
-        let radii = levels
-            .iter()
-            .map(|maps| maps.iter().map(|map| map.r2).collect())
-            .collect();
+        let mut open = vec![0.0; last + 1];
+        for (i, r2) in radii[0].iter().enumerate() {
+            open[1 + (i << MIN_LEVEL)] = match r2.to_f64() {
+                _ if r2.is_zero() => 0.0,
+                0.0 => f64::from_bits(1),
+                x => f64::from_bits(x.to_bits() + 1),
+            };
+        }
         let levels = levels
             .into_iter()
             .map(|maps| maps.into_iter().map(|map| (map.a, map.b)).collect())
@@ -281,7 +276,7 @@ fn compose(x: &Map, y: &Map, max_dc: FloatExp) -> Map {
             x.r
         }
     };
-    Map { a, b, r2: r * r, r }
+    Map { a, b, r }
 }
 
 #[cfg(test)]

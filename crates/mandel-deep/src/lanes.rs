@@ -14,7 +14,7 @@
 use mandel_kernel::{Kernel, Meter, Stop, Stopped};
 
 use crate::bla::BlaTable;
-use crate::floatexp::{ComplexExp, FloatExp};
+use crate::floatexp::FloatExp;
 use crate::lattice::{Lattice, Work};
 use crate::orbit::ReferenceOrbit;
 use crate::perturb::{self, DOUBLE_EXIT_SIZE, Escape, Offset, Progress, State};
@@ -231,12 +231,8 @@ pub(crate) fn fill<T, const L: usize>(
             let d = match table.skip_double(m[i], max_iter - n[i], sizes[i]) {
                 Some(skip) => {
                     let h = held[i].as_mut().expect("a full lane");
-                    let before = (dr[i], di[i]);
-                    let d = skip.apply_double(before, h.c.skip, h.c.dc);
-                    if d.0.abs().max(d.1.abs()) < DOUBLE_EXIT_SIZE {
-                        let exact = skip.apply(ComplexExp::from_f64(before), h.c.skip);
-                        contracted[i] = Some(exact.to_wide());
-                    }
+                    let d;
+                    (d, contracted[i]) = perturb::skip_from_double(&skip, (dr[i], di[i]), &h.c);
                     h.skipped += skip.steps;
                     m[i] += skip.steps as usize;
                     n[i] += skip.steps;

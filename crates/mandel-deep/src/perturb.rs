@@ -9,7 +9,7 @@
 
 use mandel_kernel::{Meter, Stopped};
 
-use crate::bla::BlaTable;
+use crate::bla::{BlaTable, Skip};
 use crate::floatexp::{ComplexExp, FloatExp};
 use crate::orbit::ReferenceOrbit;
 
@@ -214,16 +214,15 @@ pub(crate) fn run(
             }
             let skip = bla.and_then(|t| t.skip_double(m, max_iter - n, d.0 * d.0 + d.1 * d.1));
             if let Some(skip) = skip {
-                let before = d;
-                d = skip.apply_double(d, skip_c, dc);
+                let below;
+                (d, below) = skip_from_double(&skip, d, c);
                 (m, n, skipped) = (
                     m + skip.steps as usize,
                     n + skip.steps,
                     skipped + skip.steps,
                 );
-                if d.0.abs().max(d.1.abs()) < DOUBLE_EXIT_SIZE {
-                    // A contracting skip: again in full range, which doubles may have lost.
-                    dw = skip.apply(ComplexExp::from_f64(before), skip_c).to_wide();
+                if let Some(full) = below {
+                    dw = full;
                     wide = true;
                 }
             } else {
@@ -246,6 +245,20 @@ pub(crate) fn run(
             unspent = 0;
         }
     }
+}
+
+/// The delta after `skip` from the double delta `d` of the pixel at `c`, in doubles, and,
+/// where a contracting skip took it below their range, again in full range (which the
+/// doubles may have lost).
+pub(crate) fn skip_from_double(
+    skip: &Skip,
+    d: (f64, f64),
+    c: &Offset,
+) -> ((f64, f64), Option<(FloatExp, FloatExp)>) {
+    let next = skip.apply_double(d, c.skip, c.dc);
+    let below = (next.0.abs().max(next.1.abs()) < DOUBLE_EXIT_SIZE)
+        .then(|| skip.apply(ComplexExp::from_f64(d), c.skip).to_wide());
+    (next, below)
 }
 
 /// Below this |Z_m| (in both parts) a step of a delta below a double's range is taken in
