@@ -44,6 +44,7 @@ mod output;
 mod pipeline;
 mod process_pool;
 mod render;
+mod stream;
 mod style;
 mod tuning;
 mod view;

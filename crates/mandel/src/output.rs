@@ -160,15 +160,7 @@ pub(crate) fn write_picture(
     let mut out = BufWriter::with_capacity(1 << 16, out);
     match format {
         Format::Png => {
-            let mut encoder = png::Encoder::new(&mut out, width, height);
-            encoder.set_color(png::ColorType::Rgb);
-            encoder.set_depth(png::BitDepth::Eight);
-            encoder.set_compression(png::Compression::Fast);
-            if let Some(text) = params {
-                encoder
-                    .add_text_chunk(PARAMS_KEYWORD.into(), text.into())
-                    .map_err(png_error)?;
-            }
+            let encoder = png_encoder(&mut out, width, height, params)?;
             let mut writer = encoder.write_header().map_err(png_error)?;
             writer.write_image_data(rgb).map_err(png_error)?;
             writer.finish().map_err(png_error)?;
@@ -199,7 +191,26 @@ pub(crate) fn write_picture(
     out.flush().map_err(Error::Write)
 }
 
-fn png_error(e: png::EncodingError) -> Error {
+/// The PNG encoder of every picture: 8-bit RGB, fast compression, `params` in a tEXt chunk.
+pub(crate) fn png_encoder<W: Write>(
+    out: W,
+    width: u32,
+    height: u32,
+    params: Option<&str>,
+) -> Result<png::Encoder<'static, W>> {
+    let mut encoder = png::Encoder::new(out, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    if let Some(text) = params {
+        encoder
+            .add_text_chunk(PARAMS_KEYWORD.into(), text.into())
+            .map_err(png_error)?;
+    }
+    Ok(encoder)
+}
+
+pub(crate) fn png_error(e: png::EncodingError) -> Error {
     match e {
         png::EncodingError::IoError(io) => Error::Write(io),
         other => Error::Encode {

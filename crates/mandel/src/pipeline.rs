@@ -12,7 +12,9 @@ use crate::grid::Grid;
 use crate::job::{Job, Plan, ProgressFn};
 use crate::output::{self, Format};
 use crate::render::{self, Pool};
+use crate::stream;
 use crate::style::{self, Work};
+use crate::tuning::{MAX_STREAMED_ROW, STREAM_ABOVE_SAMPLES};
 
 /// What a finished job did.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,6 +73,9 @@ impl Job {
     /// before every value has been checked.
     pub fn run(&self, out: impl Write + Send) -> Result<Summary> {
         let plan = self.plan()?;
+        if streams_rows(&plan) {
+            return self.run_streamed(&plan, out);
+        }
         let start = Instant::now();
         let tracker = self.tracker(&plan);
         let on_pixels = |n: u64| tracker.pixels(n);
@@ -113,6 +118,50 @@ impl Job {
             computed: work.iterations - work.skipped,
             compute_time,
             elapsed: start.elapsed(),
+        })
+    }
+
+    /// [`Job::run`] row by row: the values streamed from the kernels into the encoder, in
+    /// two passes where the colours need every sample first (see `stream.rs`).
+    pub(crate) fn run_streamed(&self, plan: &Plan, out: impl Write + Send) -> Result<Summary> {
+        let start = Instant::now();
+        let style = &plan.style;
+        let passes = if stream::needs_tally(plan.format, style) {
+            2
+        } else {
+            1
+        };
+        let k = if plan.format.uses_colormap() {
+            style.supersample
+        } else {
+            1
+        };
+        let samples = plan.params.pixels() * u64::from(k * k);
+        let tracker = Tracker::new(samples * passes, self.progress.as_ref());
+        let on_samples = |n: u64| tracker.pixels(n);
+        let mut source = stream::Computed {
+            params: style::sample_params(&plan.params, k)?,
+            engine: &plan.engine,
+            smooth: plan.format.uses_colormap() && style.mode == style::ColorMode::Smooth,
+            on_samples: &on_samples,
+        };
+        let shape = stream::Shape {
+            width: plan.params.viewport.width(),
+            height: plan.params.rows.len() as u32,
+            k,
+            max_iter: plan.params.max_iter,
+        };
+        let text = self.picture_text()?;
+        let (iterations, computed) =
+            stream::write(&mut source, shape, plan.format, style, Some(&text), out)?;
+        let took = start.elapsed();
+        Ok(Summary {
+            width: shape.width,
+            rows: shape.height,
+            iterations,
+            computed,
+            compute_time: took,
+            elapsed: took,
         })
     }
 
@@ -182,6 +231,21 @@ impl Job {
         };
         Tracker::new(total, self.progress.as_ref())
     }
+}
+
+/// Whether [`Job::run`] streams `plan` row by row rather than holding its grid: for every
+/// format that can be written so, on this process's threads, once the samples pass
+/// [`STREAM_ABOVE_SAMPLES`]. (A PBM is always streamed, by its own path; a JPEG never: its
+/// encoder takes the whole picture. Below the threshold the grid is faster: colours that
+/// need every sample are then computed once. Rows of more than [`MAX_STREAMED_ROW`] samples,
+/// which a stream holds whole, take the grid's path and its memory check.)
+fn streams_rows(plan: &Plan) -> bool {
+    let k = u64::from(plan.style.supersample);
+    let row = u64::from(plan.params.viewport.width()).saturating_mul(k);
+    !matches!(plan.format, Format::Jpeg | Format::Pbm)
+        && !matches!(plan.engine.pool, Pool::Processes { .. })
+        && plan.params.pixels().saturating_mul(k * k) > STREAM_ABOVE_SAMPLES
+        && row <= MAX_STREAMED_ROW
 }
 
 #[cfg(test)]
@@ -381,6 +445,128 @@ mod tests {
         assert_eq!(err, "max_iter = 299 is less than the largest count (300)");
     }
 
+    /// `job` written by [`Job::run`] (from its grid, being small) and by
+    /// [`Job::run_streamed`], with their summaries.
+    fn held_and_streamed(job: &Job) -> ((Vec<u8>, Summary), (Vec<u8>, Summary)) {
+        let plan = job.plan().unwrap();
+        assert!(!streams_rows(&plan), "small jobs are held whole");
+        let (mut held, mut streamed) = (Vec::new(), Vec::new());
+        let a = job.run(&mut held).unwrap();
+        let b = job.run_streamed(&plan, &mut streamed).unwrap();
+        ((held, a), (streamed, b))
+    }
+
+    /// A PNG's RGB pixels and its text chunks.
+    fn decoded_png(png: &[u8]) -> (Vec<u8>, Vec<(String, String)>) {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(png))
+            .read_info()
+            .unwrap();
+        let mut rgb = vec![0; reader.output_buffer_size().unwrap()];
+        reader.next_frame(&mut rgb).unwrap();
+        let text = reader.info().uncompressed_latin1_text.iter();
+        let text = text.map(|t| (t.keyword.clone(), t.text.clone())).collect();
+        (rgb, text)
+    }
+
+    #[test]
+    fn streamed_files_hold_the_pixels_of_files_written_whole() {
+        let mut cases: Vec<(Format, Job)> = Vec::new();
+        for style in styles() {
+            cases.push((
+                Format::Png,
+                Job {
+                    style,
+                    rows: Some(3..58),
+                    ..job(Format::Png)
+                },
+            ));
+            cases.push((
+                Format::Ppm,
+                Job {
+                    style,
+                    ..job(Format::Ppm)
+                },
+            ));
+        }
+        for format in [Format::Npy, Format::Pgm] {
+            cases.push((
+                format,
+                Job {
+                    rows: Some(9..40),
+                    ..job(format)
+                },
+            ));
+        }
+        // Rows wider than a task (stretches joined into rows), and a deep view, smooth and
+        // supersampled.
+        let wide = Job {
+            width: (crate::tuning::WIDE_ROW + 1000) as u32,
+            height: 3,
+            max_iter: 50,
+            ..Job::default()
+        };
+        cases.push((
+            Format::Npy,
+            Job {
+                format: Format::Npy,
+                ..wide.clone()
+            },
+        ));
+        cases.push((Format::Png, wide));
+        for style in [
+            Style {
+                mode: ColorMode::Smooth,
+                supersample: 2,
+                ..Style::default()
+            },
+            Style::default(),
+        ] {
+            cases.push((
+                Format::Png,
+                Job {
+                    style,
+                    ..deep_job(Format::Png)
+                },
+            ));
+        }
+        for (format, job) in cases {
+            for pool in [Pool::Sequential, Pool::all_cores()] {
+                let job = Job {
+                    pool,
+                    ..job.clone()
+                };
+                let ((held, a), (streamed, b)) = held_and_streamed(&job);
+                assert_eq!(a.iterations, b.iterations, "{job:?}");
+                if format == Format::Png {
+                    assert_eq!(decoded_png(&held), decoded_png(&streamed), "{job:?}");
+                } else {
+                    assert_eq!(held, streamed, "{job:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_counts_the_iterations_of_each_of_its_passes() {
+        // Imshow's scale needs a pass to find the smallest and largest count first; a cycle
+        // needs none.
+        let no_shortcuts = Job {
+            shortcuts: Shortcuts::Off,
+            ..job(Format::Png)
+        };
+        let ((_, held), (_, two)) = held_and_streamed(&no_shortcuts);
+        assert_eq!(two.computed, 2 * held.computed);
+        let cycle = Job {
+            style: Style {
+                cycle: Some(20.0),
+                ..Style::default()
+            },
+            ..no_shortcuts
+        };
+        let ((_, held), (_, one)) = held_and_streamed(&cycle);
+        assert_eq!(one.computed, held.computed);
+    }
+
     /// The spiral about c = i at zoom 1e300: past doubles, boundary in every pixel.
     fn deep_job(format: Format) -> Job {
         let mut job = Job {
@@ -572,7 +758,8 @@ mod tests {
             (huge(u32::MAX, u32::MAX, Format::Pbm, 1), ""),
             (huge(1 << 31, 1 << 31, Format::Png, 2), "supersample"),
             (huge(u32::MAX, 1, Format::Png, 16), "supersample"),
-            (huge(1 << 20, 1 << 20, Format::Png, 1), "bytes"),
+            // (A PNG this size streams: its memory is a few rows.)
+            (huge(1 << 20, 1 << 20, Format::Jpeg, 1), "bytes"),
         ] {
             let mut out = Vec::new();
             let err = match job.format {

@@ -479,32 +479,49 @@ pub(crate) fn render_in_order(
         Some(deep) => Some(deep_counter(deep, params, engine, false)?),
         None => None,
     };
+    let fill = |first: u64, out: &mut [u32]| match &counter {
+        Some(counter) => counter.counts(first, engine.stop(), out),
+        None => engine.kernel.render_span(
+            vp,
+            first,
+            params.max_iter,
+            engine.shortcuts,
+            engine.stop(),
+            out,
+        ),
+    };
+    let mut total = 0u64;
+    let skipped = stream_in_order(params, engine, order, &fill, &mut |band| {
+        sink(band)?;
+        total += band.values.iter().map(|&n| u64::from(n)).sum::<u64>();
+        Ok(())
+    })?;
+    Ok((total, skipped))
+}
+
+/// [`render_in_order`] for values of any kind: `fill` computes a span's values (see
+/// [`fill_spans`]), and the sum of what it returns is returned.
+pub(crate) fn stream_in_order<T: Copy + Default + Send>(
+    params: &Params,
+    engine: &Engine,
+    order: RowOrder,
+    fill: &FillFn<'_, T>,
+    sink: &mut (dyn FnMut(Band<T>) -> Result<()> + Send),
+) -> Result<u64> {
     let tasks = Tasks::new(params);
-    let skipped = AtomicU64::new(0);
-    let compute = |t: usize, buf: &mut Vec<u32>| -> Result<()> {
+    let sum = AtomicU64::new(0);
+    let compute = |t: usize, buf: &mut Vec<T>| -> Result<()> {
         engine.check_stop()?;
         let (first, len) = tasks.span(t, order);
-        // The kernel writes every count: a reused buffer is not cleared first.
-        buf.resize(len as usize, 0);
-        let first = tasks.in_viewport(first);
-        let n = match &counter {
-            Some(counter) => counter.counts(first, engine.stop(), buf),
-            None => engine.kernel.render_span(
-                vp,
-                first,
-                params.max_iter,
-                engine.shortcuts,
-                engine.stop(),
-                buf,
-            ),
-        }
-        .map_err(|Stopped| engine.stopped())?;
-        skipped.fetch_add(n, Ordering::Relaxed);
+        // The kernel writes every value: a reused buffer is not cleared first.
+        buf.resize(len as usize, T::default());
+        let n = fill(tasks.in_viewport(first), buf).map_err(|Stopped| engine.stopped())?;
+        sum.fetch_add(n, Ordering::Relaxed);
         Ok(())
     };
-    let deliver = |t: usize, values: &[u32], sink: &mut (dyn FnMut(Band) -> Result<()> + Send)| {
+    let deliver = |t: usize, values: &[T], sink: &mut (dyn FnMut(Band<T>) -> Result<()> + Send)| {
         let first = tasks.span(t, order).0;
-        sink(Band { first, values }).map(|()| values.iter().map(|&n| u64::from(n)).sum::<u64>())
+        sink(Band { first, values })
     };
 
     let jobs = match engine.pool.in_process(params) {
@@ -513,30 +530,27 @@ pub(crate) fn render_in_order(
     };
     if jobs == 1 {
         let mut buf = Vec::new();
-        let mut total = 0;
         for t in 0..tasks.len() {
             compute(t, &mut buf)?;
-            total += deliver(t, &buf, sink)?;
+            deliver(t, &buf, sink)?;
         }
-        return Ok((total, skipped.into_inner()));
+        return Ok(sum.into_inner());
     }
 
     // Threads take tasks in order from a counter; a band finished early waits in `ahead` for
     // the bands before it, and whichever thread completes the awaited band delivers it and
     // every band queued behind it, under the lock (so the sink needs no synchronisation).
-    struct Shared<'s> {
+    struct Shared<'s, T> {
         next: usize,
-        ahead: std::collections::BTreeMap<usize, Vec<u32>>,
-        spare: Vec<Vec<u32>>,
-        total: u64,
+        ahead: std::collections::BTreeMap<usize, Vec<T>>,
+        spare: Vec<Vec<T>>,
         failed: Option<Error>,
-        sink: &'s mut (dyn FnMut(Band) -> Result<()> + Send),
+        sink: &'s mut (dyn FnMut(Band<T>) -> Result<()> + Send),
     }
     let shared = Mutex::new(Shared {
         next: 0,
         ahead: Default::default(),
         spare: Vec::new(),
-        total: 0,
         failed: None,
         sink,
     });
@@ -572,9 +586,8 @@ pub(crate) fn render_in_order(
                 let Some(band) = s.ahead.remove(&next) else {
                     break;
                 };
-                match deliver(next, &band, &mut *s.sink) {
-                    Ok(n) => s.total += n,
-                    Err(e) => s.failed = Some(e),
+                if let Err(e) = deliver(next, &band, &mut *s.sink) {
+                    s.failed = Some(e);
                 }
                 s.spare.push(band);
                 s.next += 1;
@@ -591,7 +604,7 @@ pub(crate) fn render_in_order(
     let s = shared.into_inner().unwrap_or_else(|e| e.into_inner());
     match s.failed {
         Some(e) => Err(e),
-        None => Ok((s.total, skipped.into_inner())),
+        None => Ok(sum.into_inner()),
     }
 }
 

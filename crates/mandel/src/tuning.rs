@@ -11,6 +11,16 @@ pub(crate) const PIXELS_PER_TASK: usize = 4096;
 /// Benchmarks Game workload on 2 threads: four times the tasks to hand out in order.
 pub(crate) const WIDE_ROW: usize = 1 << 16;
 
+/// `Job::run` streams a picture or npy row by row, rather than holding its grid, once it
+/// has more samples than this (2^24: a 4096×4096 picture, whose grid and colours take 112
+/// MB, 224 MB with smooth values). Below it the grid is faster where colours need every
+/// sample, which streaming computes twice.
+pub(crate) const STREAM_ABOVE_SAMPLES: u64 = 1 << 24;
+
+/// Most samples a streamed row may have (2^24: 128 MB as smooth values); a stream holds rows
+/// whole.
+pub(crate) const MAX_STREAMED_ROW: u64 = 1 << 24;
+
 /// Bands finished ahead of the one an in-order sink needs next, per thread, before that thread
 /// waits: this bounds the memory of a streamed render whatever the grid's size.
 pub(crate) const AHEAD_PER_THREAD: usize = 4;
