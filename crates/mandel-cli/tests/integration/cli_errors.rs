@@ -60,8 +60,17 @@ fn bad_values_are_named_and_leave_no_file() {
         (&["render", "--pool", "fibers", "-o", "a.png"], "fibers"),
         (&["render", "-j", "0", "-o", "a.png"], "'0'"),
         (
+            // (Held whole in a process pool's grid; on threads it would stream, to the disk.)
             &[
-                "render", "--width", "200000", "--height", "200000", "-o", "a.npy",
+                "render",
+                "--width",
+                "200000",
+                "--height",
+                "200000",
+                "--pool",
+                "processes",
+                "-o",
+                "a.npy",
             ],
             "200000x200000",
         ),
