@@ -177,11 +177,7 @@ pub(crate) fn write_picture(
             out.write_all(&jpeg).map_err(Error::Write)?;
         }
         Format::Ppm => {
-            writeln!(out, "P6").map_err(Error::Write)?;
-            if let Some(text) = params {
-                writeln!(out, "# {}", text.replace('\n', " ")).map_err(Error::Write)?;
-            }
-            write!(out, "{width} {height}\n255\n").map_err(Error::Write)?;
+            write_ppm_header(&mut out, width, height, params).map_err(Error::Write)?;
             out.write_all(rgb).map_err(Error::Write)?;
         }
         Format::Pgm | Format::Pbm | Format::Npy => {
@@ -189,6 +185,20 @@ pub(crate) fn write_picture(
         }
     }
     out.flush().map_err(Error::Write)
+}
+
+/// A PPM's header, with `params` as a comment line.
+pub(crate) fn write_ppm_header(
+    out: &mut impl Write,
+    width: u32,
+    height: u32,
+    params: Option<&str>,
+) -> io::Result<()> {
+    writeln!(out, "P6")?;
+    if let Some(text) = params {
+        writeln!(out, "# {}", text.replace('\n', " "))?;
+    }
+    write!(out, "{width} {height}\n255\n")
 }
 
 /// The PNG encoder of every picture: 8-bit RGB, fast compression, `params` in a tEXt chunk.

@@ -1,6 +1,7 @@
 //! Output streamed in rows, so that its size is bounded by the disk, not by memory: PNG, PPM,
-//! PGM and npy are written a row at a time, from sample rows computed now ([`Computed`]) or
-//! read back from shard files (`shard.rs`), through the same colouring and encoders.
+//! PGM and npy are written a row at a time from a [`SampleRows`] source (today the rows
+//! computed now, [`Computed`]; shard files read back are meant to be another), through the
+//! same colouring and encoders.
 //!
 //! Colours that depend on every sample (imshow's scale from the smallest count to the
 //! largest, the smooth values' range, histogram equalisation) take two passes over the
@@ -12,7 +13,7 @@
 use std::io::{BufWriter, Write};
 
 use crate::error::{Error, Result};
-use crate::output::{Format, png_encoder, png_error};
+use crate::output::{Format, png_encoder, png_error, write_ppm_header};
 use crate::render::{self, Band, Engine, Params, RowOrder};
 use crate::style::{ColorMode, Downsampler, Palette, Style, Tally, Work};
 
@@ -46,9 +47,10 @@ pub(crate) struct Computed<'a> {
 impl SampleRows for Computed<'_> {
     fn each_row(&mut self, order: RowOrder, sink: &mut RowSink<'_>) -> Result<Work> {
         let (params, engine) = (&self.params, self.engine);
-        let mut joiner = RowJoiner::new(params.viewport.width() as usize, order);
+        let width = params.viewport.width() as usize;
         let on_samples = self.on_samples;
         if !self.smooth {
+            let mut joiner = RowJoiner::new(width, order);
             let (iterations, skipped) =
                 render::render_in_order(params, engine, order, &mut |band| {
                     on_samples(band.pixels());
@@ -68,7 +70,7 @@ impl SampleRows for Computed<'_> {
             Some(counter) => counter.smooth(first, stop, out),
             None => mandel_kernel::smooth_span(&vp, first, max_iter, stop, out),
         };
-        let mut joiner = RowJoiner::new(params.viewport.width() as usize, order);
+        let mut joiner = RowJoiner::new(width, order);
         let iterations = render::stream_in_order(params, engine, order, &fill, &mut |band| {
             on_samples(band.pixels());
             joiner.band(band, &mut |row| sink(Samples::Smooth(row)))
@@ -131,8 +133,8 @@ pub(crate) fn needs_tally(format: Format, style: &Style) -> bool {
     }
 }
 
-/// What a picture streamed from sample rows is: its pixel grid, samples per pixel side, the
-/// count limit, and its style.
+/// What a picture streamed from sample rows is: its pixel grid, samples per pixel side, and
+/// the count limit.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Shape {
     pub width: u32,
@@ -159,7 +161,8 @@ pub(crate) fn write(
         // Each pass computes its iterations again: what they cost is their sum.
         computed += w.iterations - w.skipped;
     };
-    let mut tally = Tally::for_style(style, shape.max_iter);
+    let samples = u64::from(shape.width) * u64::from(shape.height) * u64::from(shape.k).pow(2);
+    let mut tally = Tally::for_style(style, shape.max_iter, samples);
     if needs_tally(format, style) {
         add(source.each_row(RowOrder::BottomFirst, &mut |row| {
             match row {
@@ -219,11 +222,7 @@ pub(crate) fn write(
                 })?);
                 rows.finish().map_err(png_error)?;
             } else {
-                writeln!(out, "P6").map_err(Error::Write)?;
-                if let Some(text) = text {
-                    writeln!(out, "# {}", text.replace('\n', " ")).map_err(Error::Write)?;
-                }
-                write!(out, "{w} {h}\n255\n").map_err(Error::Write)?;
+                write_ppm_header(&mut out, w, h, text).map_err(Error::Write)?;
                 add(source.each_row(RowOrder::TopFirst, &mut |row| {
                     painter.push(row, &mut |rgb| out.write_all(rgb).map_err(Error::Write))
                 })?);

@@ -162,7 +162,7 @@ impl Style {
                 format!("is less than the largest count ({top})"),
             ));
         }
-        let mut tally = Tally::for_style(self, max_iter);
+        let mut tally = Tally::for_style(self, max_iter, counts.len() as u64);
         tally.add_counts(counts);
         let palette = Palette::new(self, max_iter, tally)?;
         let mut colors = memory::try_vec("the colours", counts.len() as u64)?;
@@ -310,7 +310,7 @@ fn sample_values(
 
 /// Colours per sample (row 0 = ymin first).
 fn colorize(values: &[f64], max_iter: u32, style: &Style) -> Result<Vec<[u8; 3]>> {
-    let mut tally = Tally::for_style(style, max_iter);
+    let mut tally = Tally::for_style(style, max_iter, values.len() as u64);
     tally.add_values(values);
     let palette = Palette::new(style, max_iter, tally)?;
     let mut out = memory::try_vec::<[u8; 3]>("the sample colours", values.len() as u64)?;
@@ -335,14 +335,15 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
-    /// An empty tally for pictures in `style` (and for PGM, which needs only the counts'
-    /// range).
-    pub fn for_style(style: &Style, max_iter: u32) -> Tally {
+    /// An empty tally for `samples` samples of a picture in `style` (and for PGM, which
+    /// needs only the counts' range).
+    pub fn for_style(style: &Style, max_iter: u32, samples: u64) -> Tally {
+        let histogram = style.mode == ColorMode::Histogram;
         Tally {
             counts: None,
             escaped: None,
             inside: false,
-            histogram: (style.mode == ColorMode::Histogram).then(|| Histogram::new(max_iter)),
+            histogram: histogram.then(|| Histogram::new(max_iter, samples)),
             max_iter,
         }
     }
@@ -398,8 +399,9 @@ impl Tally {
     }
 }
 
-/// Escaped samples per count: a table by count while max-iter is small, else the counts
-/// present (whose number is bounded by the samples, whatever max-iter).
+/// Escaped samples per count: a table by count while max-iter is below the samples (and
+/// [`HISTOGRAM_TABLE_MAX`]), else the counts present (whose number is bounded by the
+/// samples, whatever max-iter).
 #[derive(Debug, Clone)]
 enum Histogram {
     ByCount(Vec<u64>),
@@ -410,8 +412,8 @@ enum Histogram {
 const HISTOGRAM_TABLE_MAX: u32 = 1 << 20;
 
 impl Histogram {
-    fn new(max_iter: u32) -> Histogram {
-        if max_iter <= HISTOGRAM_TABLE_MAX {
+    fn new(max_iter: u32, samples: u64) -> Histogram {
+        if u64::from(max_iter) < samples && max_iter <= HISTOGRAM_TABLE_MAX {
             Histogram::ByCount(vec![0; max_iter as usize + 1])
         } else {
             Histogram::Present(Default::default())
@@ -749,7 +751,7 @@ mod tests {
             mode: ColorMode::Histogram,
             ..Style::default()
         };
-        let mut tally = Tally::for_style(&style, max_iter);
+        let mut tally = Tally::for_style(&style, max_iter, values.len() as u64);
         tally.add_values(values);
         Equalised::new(tally.histogram.unwrap())
     }
@@ -773,10 +775,10 @@ mod tests {
 
     #[test]
     fn the_histogram_by_count_and_by_counts_present_agree() {
-        // Max-iter 500 takes the table by count, 2^21 the counts present.
+        // 120x80 samples: max-iter 500 takes the table by count, 50,000 the counts present.
         let values = seed_values();
         let by_count = equalised(&values, 500);
-        let present = equalised(&values, 1 << 21);
+        let present = equalised(&values, 50_000);
         assert!(matches!(by_count, Equalised::ByCount(_)));
         assert!(matches!(present, Equalised::Present(_)));
         for &v in values.iter().filter(|v| !v.is_nan()) {
