@@ -25,6 +25,8 @@ pub enum Command {
     /// Time one workload on each pool (sequential, threads, processes) and job count, side by
     /// side, optionally against the seed's own Python.
     Bench(BenchArgs),
+    /// Merge the shard files of one job (`render --shard`), in any order, into its output.
+    Merge(MergeArgs),
     /// Serve renders over HTTP: a worker process per connection, a log in SQLite, an HTML
     /// summary, JSON and Prometheus metrics.
     Serve(ServeArgs),
@@ -232,7 +234,29 @@ pub struct RenderArgs {
     /// Give up after this many seconds (exit status 1, no output file left behind).
     #[arg(long, value_parser = parse_seconds, value_name = "SECONDS")]
     pub timeout: Option<std::time::Duration>,
+    /// Render only shard I of N (from 0): rows floor(I·H/N) to floor((I+1)·H/N) of the whole
+    /// picture, written as raw samples to a FILE.shard for `mandel merge`. For job arrays:
+    /// --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, conflicts_with = "format")]
+    pub shard: Option<mandel::Shard>,
     /// No progress bar and no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard files, in any order: together they must hold every row of one job, once.
+    #[arg(required = true, value_name = "PART")]
+    pub parts: Vec<PathBuf>,
+    /// Output file, or - for standard output (then --format is required).
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+    /// Output format [default: from the output's extension]:
+    /// png, jpeg, ppm, pgm, pbm, npy.
+    #[arg(long, value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// No summary.
     #[arg(short, long)]
     pub quiet: bool,
 }
@@ -284,6 +308,10 @@ pub struct BenchArgs {
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse().map_err(|e: mandel::Error| e.to_string())
+}
+
+fn parse_shard(s: &str) -> Result<mandel::Shard, String> {
     s.parse().map_err(|e: mandel::Error| e.to_string())
 }
 
@@ -367,7 +395,7 @@ impl Given {
 pub fn option_name(field: mandel::Field) -> String {
     use mandel::Field;
     match field {
-        Field::View | Field::Rows => field.name().to_string(),
+        Field::View | Field::Rows | Field::Part => field.name().to_string(),
         _ => format!("--{}", field.name().replace('_', "-")),
     }
 }

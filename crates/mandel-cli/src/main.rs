@@ -3,6 +3,7 @@
 mod bench_cmd;
 mod cli;
 mod interrupt;
+mod merge_cmd;
 mod progress;
 mod render_cmd;
 mod serve_cmd;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
             let given = cli::Given::of(matches.subcommand_matches("render"));
             render_cmd::run(args, &given)
         }
+        Command::Merge(args) => merge_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Worker => worker::run(),

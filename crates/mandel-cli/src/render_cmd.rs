@@ -16,14 +16,13 @@ pub use mandel_server::pages::group_thousands;
 
 pub fn run(args: RenderArgs, given: &Given) -> Result<()> {
     let to_stdout = args.output == Path::new("-");
-    let format = match (args.format, to_stdout) {
-        (Some(f), _) => f,
-        (None, true) => {
-            return Err(
-                UsageError("--format is required when the output is - (stdout)".into()).into(),
-            );
+    let format = match args.shard {
+        Some(shard) => {
+            check_shard_output(&args.output, shard)?;
+            // (A shard holds samples: the merge chooses the format.)
+            Format::Png
         }
-        (None, false) => Format::from_path(&args.output)?,
+        None => output_format(args.format, &args.output)?,
     };
     let jobs = args.jobs.unwrap_or_else(mandel::available_cores);
     let style = mandel::Style {
@@ -97,9 +96,10 @@ pub fn run(args: RenderArgs, given: &Given) -> Result<()> {
         job.progress = Some(Arc::new(move |done, total| bar.set(done, total)));
     }
 
-    let summary = match file.as_mut() {
-        Some(f) => job.run(f.file())?,
-        None => job.run(std::io::stdout())?,
+    let summary = match (file.as_mut(), args.shard) {
+        (Some(f), Some(shard)) => job.run_shard(shard, f.file())?,
+        (Some(f), None) => job.run(f.file())?,
+        (None, _) => job.run(std::io::stdout())?,
     };
     progress.finish();
     if let Some(f) = file {
@@ -129,8 +129,46 @@ pub fn run(args: RenderArgs, given: &Given) -> Result<()> {
                 args.output.display().to_string()
             },
         );
+        if let Some(shard) = args.shard {
+            let rows = shard.rows(job.height);
+            let _ = writeln!(
+                err,
+                "shard {shard}: rows {}..{} of {}; merge the {} shards with mandel merge",
+                rows.start,
+                rows.end,
+                job.height,
+                shard.count()
+            );
+        }
     }
     Ok(())
+}
+
+/// The format to write to `output`: `format` if given, else the one its extension names.
+pub fn output_format(format: Option<Format>, output: &Path) -> Result<Format> {
+    match format {
+        Some(f) => Ok(f),
+        None if output == Path::new("-") => {
+            Err(UsageError("--format is required when the output is - (stdout)".into()).into())
+        }
+        None => Ok(Format::from_path(output)?),
+    }
+}
+
+/// Refuses an output for `shard` that is not a file named `*.shard`.
+fn check_shard_output(output: &Path, shard: mandel::Shard) -> Result<()> {
+    let is_shard = output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("shard"));
+    if is_shard {
+        return Ok(());
+    }
+    Err(mandel::Error::invalid(
+        mandel::Field::Output,
+        output.display(),
+        format!("cannot hold shard {shard}: a shard is written to a file named FILE.shard"),
+    )
+    .into())
 }
 
 /// The options whose values a picture given to `--from` carries.

@@ -167,11 +167,15 @@ pub enum Field {
     Jobs,
     /// A file of parameters to render again.
     From,
+    /// Which of a job's shards to render (`I/N`).
+    Shard,
+    /// A shard file given to a merge.
+    Part,
 }
 
 impl Field {
     /// Every field.
-    pub const ALL: [Field; 23] = [
+    pub const ALL: [Field; 25] = [
         Field::Width,
         Field::Height,
         Field::MaxIter,
@@ -195,6 +199,8 @@ impl Field {
         Field::Kernel,
         Field::Jobs,
         Field::From,
+        Field::Shard,
+        Field::Part,
     ];
 
     /// The field's name in the library's vocabulary (snake case: `max_iter`).
@@ -223,6 +229,8 @@ impl Field {
             Field::Kernel => "kernel",
             Field::Jobs => "jobs",
             Field::From => "from",
+            Field::Shard => "shard",
+            Field::Part => "part",
         }
     }
 }

@@ -122,6 +122,13 @@ impl fmt::Debug for Job {
     }
 }
 
+/// `pairs` as a query string, keys by their names.
+fn query_string(pairs: &[(Field, String)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter().map(|(f, v)| (f.name(), v.as_str())))
+        .finish()
+}
+
 /// The keys [`Job::set`] takes besides `format`, in the canonical text's order (the view's
 /// are passed on to [`View::set`]).
 const KEYS: [Field; 17] = [
@@ -250,6 +257,19 @@ impl Job {
     /// server's re-render links and log rows hold, and [`Job::from_canonical`] reads back to
     /// the same output.
     pub fn canonical(&self) -> Result<String> {
+        Ok(query_string(&self.canonical_pairs()?))
+    }
+
+    /// The canonical text of the whole job whatever its rows and format: what every shard
+    /// of it carries, and what a merge of them compares.
+    pub(crate) fn shard_text(&self) -> Result<String> {
+        let mut pairs = self.canonical_pairs()?;
+        pairs.retain(|(field, _)| !matches!(field, Field::Rows | Field::Format));
+        Ok(query_string(&pairs))
+    }
+
+    /// The pairs of [`Job::canonical`], in its order.
+    fn canonical_pairs(&self) -> Result<Vec<(Field, String)>> {
         let s = &self.style;
         let mut pairs: Vec<(Field, String)> = vec![
             (Field::Width, self.width.to_string()),
@@ -281,9 +301,7 @@ impl Job {
             pairs.push((Field::Supersample, s.supersample.to_string()));
         }
         pairs.push((Field::Format, self.format.to_string()));
-        Ok(form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs.iter().map(|(f, v)| (f.name(), v.as_str())))
-            .finish())
+        Ok(pairs)
     }
 
     /// The text a picture carries: [`PICTURE_PREFIX`] and the canonical text.

@@ -316,7 +316,7 @@ fn write_pbm(grid: &Grid, max_iter: u32, out: &mut impl Write) -> io::Result<()>
 }
 
 /// One PBM line: a set bit (black) for each point in the set.
-fn pack_pbm_row(row: &[u32], max_iter: u32, packed: &mut [u8]) {
+pub(crate) fn pack_pbm_row(row: &[u32], max_iter: u32, packed: &mut [u8]) {
     // Without a branch per pixel: which pixels are black is as unpredictable as the picture.
     // Whole bytes as 8 compares gathered into a mask (one vector compare where the compiler
     // finds one), the first pixel ending in the high bit; then the partial last byte.

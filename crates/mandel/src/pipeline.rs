@@ -43,14 +43,14 @@ impl Summary {
 }
 
 /// Counts finished pixels (or samples) for a [`ProgressFn`].
-struct Tracker<'a> {
+pub(crate) struct Tracker<'a> {
     done: AtomicU64,
     total: u64,
     progress: Option<&'a ProgressFn>,
 }
 
 impl<'a> Tracker<'a> {
-    fn new(total: u64, progress: Option<&'a ProgressFn>) -> Self {
+    pub(crate) fn new(total: u64, progress: Option<&'a ProgressFn>) -> Self {
         Tracker {
             done: AtomicU64::new(0),
             total,
@@ -58,7 +58,7 @@ impl<'a> Tracker<'a> {
         }
     }
 
-    fn pixels(&self, n: u64) {
+    pub(crate) fn pixels(&self, n: u64) {
         if let Some(f) = self.progress {
             let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
             f(done, self.total);
@@ -249,13 +249,13 @@ fn streams_rows(plan: &Plan) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{ColorMode, Style, View};
     use mandel_kernel::{Bounds, Kernel, Shortcuts};
     use std::sync::Arc;
 
-    fn job(format: Format) -> Job {
+    pub(crate) fn job(format: Format) -> Job {
         Job {
             width: 97,
             height: 61,
@@ -362,7 +362,7 @@ mod tests {
         ppm.split_off(body)
     }
 
-    fn styles() -> Vec<Style> {
+    pub(crate) fn styles() -> Vec<Style> {
         let plain = Style::default();
         vec![
             plain,
@@ -457,7 +457,7 @@ mod tests {
     }
 
     /// A PNG's RGB pixels and its text chunks.
-    fn decoded_png(png: &[u8]) -> (Vec<u8>, Vec<(String, String)>) {
+    pub(crate) fn decoded_png(png: &[u8]) -> (Vec<u8>, Vec<(String, String)>) {
         let mut reader = png::Decoder::new(std::io::Cursor::new(png))
             .read_info()
             .unwrap();
@@ -568,7 +568,7 @@ mod tests {
     }
 
     /// The spiral about c = i at zoom 1e300: past doubles, boundary in every pixel.
-    fn deep_job(format: Format) -> Job {
+    pub(crate) fn deep_job(format: Format) -> Job {
         let mut job = Job {
             width: 24,
             height: 16,

@@ -13,7 +13,8 @@
 use std::io::{BufWriter, Write};
 
 use crate::error::{Error, Result};
-use crate::output::{Format, png_encoder, png_error, write_ppm_header};
+use crate::memory;
+use crate::output::{self, Format, pack_pbm_row, png_encoder, png_error, write_ppm_header};
 use crate::render::{self, Band, Engine, Params, RowOrder};
 use crate::style::{ColorMode, Downsampler, Palette, Style, Tally, Work};
 
@@ -145,8 +146,8 @@ pub(crate) struct Shape {
 
 /// Writes `source`'s rows to `out` in `format`, with `text` (the job's parameters) where the
 /// format keeps it: two passes where the colours need a [`Tally`] first. Returns the sum of
-/// the counts (of one pass) and the iterations computed (in every pass). JPEG and PBM are not
-/// written here (`Job::run` encodes those).
+/// the counts (of one pass) and the iterations computed (in every pass). Every format streams
+/// but JPEG, whose encoder takes the picture whole.
 pub(crate) fn write(
     source: &mut dyn SampleRows,
     shape: Shape,
@@ -228,7 +229,31 @@ pub(crate) fn write(
                 })?);
             }
         }
-        Format::Jpeg | Format::Pbm => panic!("{format} is not written from sample rows"),
+        Format::Pbm => {
+            write!(out, "P4\n{w} {h}\n").map_err(Error::Write)?;
+            let mut packed = vec![0u8; (w as usize).div_ceil(8)];
+            add(source.each_row(RowOrder::TopFirst, &mut |row| match row {
+                Samples::Counts(c) => {
+                    pack_pbm_row(c, shape.max_iter, &mut packed);
+                    out.write_all(&packed).map_err(Error::Write)
+                }
+                Samples::Smooth(_) => Err(not_counts(format)),
+            })?);
+        }
+        Format::Jpeg => {
+            // The encoder takes the whole picture: it is held, and checked against memory.
+            let palette = Palette::new(style, shape.max_iter, tally)?;
+            let mut painter = Painter::new(&palette, w as usize, shape.k as usize);
+            let pixels = u64::from(w) * u64::from(h);
+            let mut rgb = memory::try_vec::<u8>("the picture", pixels.saturating_mul(3))?;
+            add(source.each_row(RowOrder::TopFirst, &mut |row| {
+                painter.push(row, &mut |line| {
+                    rgb.extend_from_slice(line);
+                    Ok(())
+                })
+            })?);
+            output::write_picture(&rgb, w, h, format, text, &mut out)?;
+        }
     }
     out.flush().map_err(Error::Write)?;
     Ok((iterations, computed))

@@ -11,3 +11,4 @@ mod formats;
 mod pictures;
 mod process_pool;
 mod serve;
+mod shards;
