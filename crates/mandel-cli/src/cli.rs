@@ -234,6 +234,11 @@ pub struct RenderArgs {
     /// Give up after this many seconds (exit status 1, no output file left behind).
     #[arg(long, value_parser = parse_seconds, value_name = "SECONDS")]
     pub timeout: Option<std::time::Duration>,
+    /// auto: stream pictures and npy row by row past 2^24 samples (memory stays bounded), hold
+    /// the grid below (faster where colours need every sample, which a stream computes
+    /// twice); always; never. The same pixels either way.
+    #[arg(long, env = "MANDEL_STREAM", default_value = "auto", value_parser = parse_streaming)]
+    pub stream: mandel::Streaming,
     /// Render only shard I of N (from 0): rows floor(I·H/N) to floor((I+1)·H/N) of the whole
     /// picture, written as raw samples to a FILE.shard for `mandel merge`. For job arrays:
     /// --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT.
@@ -308,6 +313,10 @@ pub struct BenchArgs {
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse().map_err(|e: mandel::Error| e.to_string())
+}
+
+fn parse_streaming(s: &str) -> Result<mandel::Streaming, String> {
     s.parse().map_err(|e: mandel::Error| e.to_string())
 }
 

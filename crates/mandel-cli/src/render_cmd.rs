@@ -73,6 +73,7 @@ pub fn run(args: RenderArgs, given: &Given) -> Result<()> {
     job.kernel = args.kernel;
     job.shortcuts = shortcuts(args.no_shortcuts);
     job.pool = pool(args.pool, jobs)?;
+    job.streaming = args.stream;
     // Every value is checked before the output is opened.
     job.check()?;
     if let Some(warning) = job.warning() {

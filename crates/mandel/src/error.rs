@@ -171,11 +171,13 @@ pub enum Field {
     Shard,
     /// A shard file given to a merge.
     Part,
+    /// Whether the output is streamed.
+    Streaming,
 }
 
 impl Field {
     /// Every field.
-    pub const ALL: [Field; 25] = [
+    pub const ALL: [Field; 26] = [
         Field::Width,
         Field::Height,
         Field::MaxIter,
@@ -201,6 +203,7 @@ impl Field {
         Field::From,
         Field::Shard,
         Field::Part,
+        Field::Streaming,
     ];
 
     /// The field's name in the library's vocabulary (snake case: `max_iter`).
@@ -231,6 +234,7 @@ impl Field {
             Field::From => "from",
             Field::Shard => "shard",
             Field::Part => "part",
+            Field::Streaming => "stream",
         }
     }
 }

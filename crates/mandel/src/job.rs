@@ -24,7 +24,8 @@ pub type ProgressFn = Arc<dyn Fn(u64, u64) + Send + Sync>;
 
 /// Everything about one render: what to compute and how to encode it (the fields that decide
 /// the output's bytes, and the canonical text form: [`Job::canonical`]), and how to carry it
-/// out (`kernel`, `shortcuts`, `pool`, `deadline`, `cancel`, `progress`: never a byte of the
+/// out (`kernel`, `shortcuts`, `pool`, `streaming`, `deadline`, `cancel`, `progress`: never a
+/// byte of the
 /// output).
 ///
 /// The command line, the server and any other front end fill one in, then call
@@ -69,6 +70,8 @@ pub struct Job {
     pub shortcuts: Shortcuts,
     /// How rows are mapped onto workers.
     pub pool: Pool,
+    /// Whether the output is streamed row by row or encoded from the grid held whole.
+    pub streaming: Streaming,
     /// A render still running at this instant stops with [`Error::DeadlineExceeded`], within
     /// a millisecond or two: the kernels poll it at a bounded granularity, however long a
     /// row or an orbit is.
@@ -95,6 +98,7 @@ impl Default for Job {
             kernel: Kernel::best(),
             shortcuts: Shortcuts::On,
             pool: Pool::all_cores(),
+            streaming: Streaming::Auto,
             deadline: None,
             cancel: None,
             progress: None,
@@ -116,6 +120,7 @@ impl fmt::Debug for Job {
             .field("kernel", &self.kernel)
             .field("shortcuts", &self.shortcuts)
             .field("pool", &self.pool)
+            .field("streaming", &self.streaming)
             .field("deadline", &self.deadline)
             .field("cancel", &self.cancel)
             .finish_non_exhaustive()
@@ -127,6 +132,54 @@ fn query_string(pairs: &[(Field, String)]) -> String {
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs.iter().map(|(f, v)| (f.name(), v.as_str())))
         .finish()
+}
+
+/// Whether [`Job::run`] streams its output row by row, so that memory stays bounded whatever
+/// the size, or encodes it from the grid held whole (faster for colours that need every
+/// sample, which a stream computes twice). The same bytes either way, but for encoders that
+/// chunk differently (a PNG's pixels are the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Streaming {
+    /// Streamed past `STREAM_ABOVE_SAMPLES` samples (a 4096×4096 picture), held below.
+    #[default]
+    Auto,
+    /// Streamed whenever the format and pool allow it.
+    Always,
+    /// Held whole (within this machine's memory), whatever the size.
+    Never,
+}
+
+impl Streaming {
+    /// The name, as `--stream` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Streaming::Auto => "auto",
+            Streaming::Always => "always",
+            Streaming::Never => "never",
+        }
+    }
+}
+
+impl fmt::Display for Streaming {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Streaming {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Streaming> {
+        [Streaming::Auto, Streaming::Always, Streaming::Never]
+            .into_iter()
+            .find(|m| m.name() == s.trim())
+            .ok_or_else(|| {
+                Error::invalid(
+                    Field::Streaming,
+                    s,
+                    "is not a streaming mode (choose auto, always or never)",
+                )
+            })
+    }
 }
 
 /// The keys [`Job::set`] takes besides `format`, in the canonical text's order (the view's

@@ -55,7 +55,7 @@ pub use color::Colormap;
 pub use deep::Precision;
 pub use error::{Error, Field, Result};
 pub use grid::Grid;
-pub use job::{Job, PICTURE_PREFIX, ProgressFn};
+pub use job::{Job, PICTURE_PREFIX, ProgressFn, Streaming};
 pub use kfr::KfLocation;
 pub use mandel_kernel::{
     Bounds, KERNEL_ENV, Kernel, SEED_BOUNDS, Shortcuts, Viewport, escape_time,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::error::Error;
 use crate::error::Result;
 use crate::grid::Grid;
-use crate::job::{Job, Plan, ProgressFn};
+use crate::job::{Job, Plan, ProgressFn, Streaming};
 use crate::output::{self, Format};
 use crate::render::{self, Pool};
 use crate::stream;
@@ -73,7 +73,7 @@ impl Job {
     /// before every value has been checked.
     pub fn run(&self, out: impl Write + Send) -> Result<Summary> {
         let plan = self.plan()?;
-        if streams_rows(&plan) {
+        if streams_rows(&plan, self.streaming) {
             return self.run_streamed(&plan, out);
         }
         let start = Instant::now();
@@ -235,17 +235,23 @@ impl Job {
 
 /// Whether [`Job::run`] streams `plan` row by row rather than holding its grid: for every
 /// format that can be written so, on this process's threads, once the samples pass
-/// [`STREAM_ABOVE_SAMPLES`]. (A PBM is always streamed, by its own path; a JPEG never: its
-/// encoder takes the whole picture. Below the threshold the grid is faster: colours that
-/// need every sample are then computed once. Rows of more than [`MAX_STREAMED_ROW`] samples,
-/// which a stream holds whole, take the grid's path and its memory check.)
-fn streams_rows(plan: &Plan) -> bool {
+/// [`STREAM_ABOVE_SAMPLES`] (or always, or never, as `streaming` says). (A PBM is always
+/// streamed, by its own path; a JPEG never: its encoder takes the whole picture. Below the
+/// threshold the grid is faster: colours that need every sample are then computed once. Rows
+/// of more than [`MAX_STREAMED_ROW`] samples, which a stream holds whole, take the grid's path
+/// and its memory check.)
+fn streams_rows(plan: &Plan, streaming: Streaming) -> bool {
     let k = u64::from(plan.style.supersample);
     let row = u64::from(plan.params.viewport.width()).saturating_mul(k);
+    let large = plan.params.pixels().saturating_mul(k * k) > STREAM_ABOVE_SAMPLES;
     !matches!(plan.format, Format::Jpeg | Format::Pbm)
         && !matches!(plan.engine.pool, Pool::Processes { .. })
-        && plan.params.pixels().saturating_mul(k * k) > STREAM_ABOVE_SAMPLES
         && row <= MAX_STREAMED_ROW
+        && match streaming {
+            Streaming::Auto => large,
+            Streaming::Always => true,
+            Streaming::Never => false,
+        }
 }
 
 #[cfg(test)]
@@ -449,7 +455,10 @@ pub(crate) mod tests {
     /// [`Job::run_streamed`], with their summaries.
     fn held_and_streamed(job: &Job) -> ((Vec<u8>, Summary), (Vec<u8>, Summary)) {
         let plan = job.plan().unwrap();
-        assert!(!streams_rows(&plan), "small jobs are held whole");
+        assert!(
+            !streams_rows(&plan, job.streaming),
+            "small jobs are held whole"
+        );
         let (mut held, mut streamed) = (Vec::new(), Vec::new());
         let a = job.run(&mut held).unwrap();
         let b = job.run_streamed(&plan, &mut streamed).unwrap();
@@ -554,17 +563,25 @@ pub(crate) mod tests {
             shortcuts: Shortcuts::Off,
             ..job(Format::Png)
         };
-        let ((_, held), (_, two)) = held_and_streamed(&no_shortcuts);
+        let ((held_png, held), (_, two)) = held_and_streamed(&no_shortcuts);
         assert_eq!(two.computed, 2 * held.computed);
         let cycle = Job {
             style: Style {
                 cycle: Some(20.0),
                 ..Style::default()
             },
-            ..no_shortcuts
+            ..no_shortcuts.clone()
         };
         let ((_, held), (_, one)) = held_and_streamed(&cycle);
         assert_eq!(one.computed, held.computed);
+        // Streaming always: even a small picture is streamed, in its two passes.
+        let always = Job {
+            streaming: Streaming::Always,
+            ..no_shortcuts
+        };
+        let mut out = Vec::new();
+        assert_eq!(always.run(&mut out).unwrap().computed, two.computed);
+        assert_eq!(decoded_png(&out), decoded_png(&held_png));
     }
 
     /// The spiral about c = i at zoom 1e300: past doubles, boundary in every pixel.
