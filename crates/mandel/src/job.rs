@@ -25,8 +25,7 @@ pub type ProgressFn = Arc<dyn Fn(u64, u64) + Send + Sync>;
 /// Everything about one render: what to compute and how to encode it (the fields that decide
 /// the output's bytes, and the canonical text form: [`Job::canonical`]), and how to carry it
 /// out (`kernel`, `shortcuts`, `pool`, `streaming`, `deadline`, `cancel`, `progress`: never a
-/// byte of the
-/// output).
+/// byte of the output).
 ///
 /// The command line, the server and any other front end fill one in, then call
 /// [`Job::run`] (or [`Job::counts`]); every value is checked there, in one place.

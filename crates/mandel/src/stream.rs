@@ -1,6 +1,6 @@
 //! Output streamed in rows, so that its size is bounded by the disk, not by memory: PNG, PPM,
-//! PGM and npy are written a row at a time from a [`SampleRows`] source (today the rows
-//! computed now, [`Computed`]; shard files read back are meant to be another), through the
+//! PGM, PBM and npy are written a row at a time from a [`SampleRows`] source (the rows
+//! computed now, [`Computed`], or those of shard files read back, `shard.rs`), through the
 //! same colouring and encoders.
 //!
 //! Colours that depend on every sample (imshow's scale from the smallest count to the
@@ -83,6 +83,44 @@ impl SampleRows for Computed<'_> {
     }
 }
 
+/// Samples held whole, the lowest row first.
+pub(crate) enum HeldSamples {
+    Counts(Vec<u32>),
+    Smooth(Vec<f64>),
+}
+
+/// Sample rows computed earlier and held in memory: a pass over them computes nothing.
+pub(crate) struct Held {
+    /// Samples per row.
+    pub width: usize,
+    pub samples: HeldSamples,
+}
+
+impl SampleRows for Held {
+    fn each_row(&mut self, order: RowOrder, sink: &mut RowSink<'_>) -> Result<Work> {
+        fn rows<'v, T>(
+            values: &'v [T],
+            width: usize,
+            order: RowOrder,
+        ) -> Box<dyn Iterator<Item = &'v [T]> + 'v> {
+            let rows = values.chunks_exact(width);
+            match order {
+                RowOrder::BottomFirst => Box::new(rows),
+                RowOrder::TopFirst => Box::new(rows.rev()),
+            }
+        }
+        match &self.samples {
+            HeldSamples::Counts(c) => {
+                rows(c, self.width, order).try_for_each(|r| sink(Samples::Counts(r)))?
+            }
+            HeldSamples::Smooth(v) => {
+                rows(v, self.width, order).try_for_each(|r| sink(Samples::Smooth(r)))?
+            }
+        }
+        Ok(Work::default())
+    }
+}
+
 /// Joins the bands of an in-order render into whole rows: bands of whole rows are split,
 /// the stretches of a wide row gathered.
 struct RowJoiner<T> {
@@ -156,23 +194,14 @@ pub(crate) fn write(
     text: Option<&str>,
     out: impl Write + Send,
 ) -> Result<(u64, u64)> {
-    let (mut iterations, mut computed) = (0, 0);
-    let mut add = |w: Work| {
-        iterations = w.iterations;
-        // Each pass computes its iterations again: what they cost is their sum.
-        computed += w.iterations - w.skipped;
-    };
-    let samples = u64::from(shape.width) * u64::from(shape.height) * u64::from(shape.k).pow(2);
-    let mut tally = Tally::for_style(style, shape.max_iter, samples);
-    if needs_tally(format, style) {
-        add(source.each_row(RowOrder::BottomFirst, &mut |row| {
-            match row {
-                Samples::Counts(c) => tally.add_counts(c),
-                Samples::Smooth(v) => tally.add_values(v),
-            }
-            Ok(())
-        })?);
+    if format == Format::Jpeg {
+        let (rgb, passes) = picture(source, shape, style)?;
+        output::write_picture(&rgb, shape.width, shape.height, format, text, out)?;
+        return Ok((passes.iterations, passes.computed));
     }
+    let mut passes = Passes::default();
+    let tally = tally(source, shape, format, style, &mut passes)?;
+    let mut add = |w: Work| passes.add(w);
     let mut out = BufWriter::with_capacity(1 << 16, out);
     let (w, h) = (shape.width, shape.height);
     match format {
@@ -240,23 +269,71 @@ pub(crate) fn write(
                 Samples::Smooth(_) => Err(not_counts(format)),
             })?);
         }
-        Format::Jpeg => {
-            // The encoder takes the whole picture: it is held, and checked against memory.
-            let palette = Palette::new(style, shape.max_iter, tally)?;
-            let mut painter = Painter::new(&palette, w as usize, shape.k as usize);
-            let pixels = u64::from(w) * u64::from(h);
-            let mut rgb = memory::try_vec::<u8>("the picture", pixels.saturating_mul(3))?;
-            add(source.each_row(RowOrder::TopFirst, &mut |row| {
-                painter.push(row, &mut |line| {
-                    rgb.extend_from_slice(line);
-                    Ok(())
-                })
-            })?);
-            output::write_picture(&rgb, w, h, format, text, &mut out)?;
-        }
+        Format::Jpeg => unreachable!("a JPEG is encoded from the picture held whole"),
     }
     out.flush().map_err(Error::Write)?;
-    Ok((iterations, computed))
+    Ok((passes.iterations, passes.computed))
+}
+
+/// The work of the passes over a source: the sum of the counts (of one pass), and the
+/// iterations computed (in every pass).
+#[derive(Debug, Default)]
+pub(crate) struct Passes {
+    pub iterations: u64,
+    pub computed: u64,
+}
+
+impl Passes {
+    fn add(&mut self, w: Work) {
+        self.iterations = w.iterations;
+        // Each pass computes its iterations again: what they cost is their sum.
+        self.computed += w.iterations - w.skipped;
+    }
+}
+
+/// The tally of `source`'s samples, where colouring them in `format` and `style` needs one
+/// (a pass over them); else an empty one.
+fn tally(
+    source: &mut dyn SampleRows,
+    shape: Shape,
+    format: Format,
+    style: &Style,
+    passes: &mut Passes,
+) -> Result<Tally> {
+    let samples = u64::from(shape.width) * u64::from(shape.height) * u64::from(shape.k).pow(2);
+    let mut tally = Tally::for_style(style, shape.max_iter, samples);
+    if needs_tally(format, style) {
+        passes.add(source.each_row(RowOrder::BottomFirst, &mut |row| {
+            match row {
+                Samples::Counts(c) => tally.add_counts(c),
+                Samples::Smooth(v) => tally.add_values(v),
+            }
+            Ok(())
+        })?);
+    }
+    Ok(tally)
+}
+
+/// The picture of `source`'s rows in `style`: RGB bytes, top row first, held whole (and
+/// checked against memory), with the work of the passes.
+pub(crate) fn picture(
+    source: &mut dyn SampleRows,
+    shape: Shape,
+    style: &Style,
+) -> Result<(Vec<u8>, Passes)> {
+    let mut passes = Passes::default();
+    let tally = tally(source, shape, Format::Png, style, &mut passes)?;
+    let palette = Palette::new(style, shape.max_iter, tally)?;
+    let mut painter = Painter::new(&palette, shape.width as usize, shape.k as usize);
+    let pixels = u64::from(shape.width) * u64::from(shape.height);
+    let mut rgb = memory::try_vec::<u8>("the picture", pixels.saturating_mul(3))?;
+    passes.add(source.each_row(RowOrder::TopFirst, &mut |row| {
+        painter.push(row, &mut |line| {
+            rgb.extend_from_slice(line);
+            Ok(())
+        })
+    })?);
+    Ok((rgb, passes))
 }
 
 /// The error for smooth values where a format needs counts.

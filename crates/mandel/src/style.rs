@@ -11,6 +11,7 @@ use crate::color::{Colormap, LinearScale};
 use crate::error::{Error, Field, Result};
 use crate::memory;
 use crate::render::{Band, Engine, Params};
+use crate::stream;
 
 /// How values map onto the colormap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -171,18 +172,6 @@ impl Style {
     }
 }
 
-/// The values to colour of `counts`: NaN for a point taken to be in the set (`max_iter`).
-fn values_of(counts: &[u32], max_iter: u32) -> Vec<f64> {
-    let value = |n: u32| {
-        if n >= max_iter {
-            f64::NAN
-        } else {
-            f64::from(n)
-        }
-    };
-    counts.iter().map(|&n| value(n)).collect()
-}
-
 /// Parses a colour: `#rrggbb`, `#rgb` or a CSS name such as `black`.
 pub fn parse_color(s: &str) -> Result<[u8; 3]> {
     let c = colorgrad::Color::from_html(s)
@@ -220,15 +209,36 @@ pub(crate) fn paint(
     }
     let k = style.supersample;
     let samples = sample_params(params, k)?;
-    let (values, work) = sample_values(&samples, engine, style, on_pixels)?;
+    let shape = stream::Shape {
+        width: params.viewport.width(),
+        height: params.rows.len() as u32,
+        k,
+        max_iter: params.max_iter,
+    };
+    let in_process = !matches!(engine.pool, crate::Pool::Processes { .. });
+    if in_process && !stream::needs_tally(crate::Format::Png, style) {
+        // Colours that need no tally are painted as the rows finish, while the next rows
+        // are computed: only the picture is held. (A process pool's workers fill a grid.)
+        let mut source = stream::Computed {
+            smooth: style.mode == ColorMode::Smooth,
+            params: samples,
+            engine,
+            on_samples: on_pixels,
+        };
+        let (rgb, passes) = stream::picture(&mut source, shape, style)?;
+        let work = Work {
+            iterations: passes.iterations,
+            skipped: passes.iterations - passes.computed,
+        };
+        return Ok((rgb, work));
+    }
+    let (held, work) = held_samples(&samples, engine, style, on_pixels)?;
     engine.check_stop()?;
-    let colors = colorize(&values, params.max_iter, style)?;
-    let rgb = downsample(
-        &colors,
-        params.viewport.width() as usize,
-        params.rows.len(),
-        k as usize,
-    );
+    let mut source = stream::Held {
+        width: samples.viewport.width() as usize,
+        samples: held,
+    };
+    let (rgb, _) = stream::picture(&mut source, shape, style)?;
     Ok((rgb, work))
 }
 
@@ -269,14 +279,14 @@ pub(crate) fn sample_params(params: &Params, k: u32) -> Result<Params> {
     })
 }
 
-/// Per sample of the rows of `params`, the first row first: the value to colour, or NaN for a
-/// point taken to be in the set; and the work done.
-fn sample_values(
+/// Per sample of the rows of `params`, the first row first, what the style colours (smooth
+/// values, NaN for a point taken to be in the set; or counts), and the work done.
+fn held_samples(
     params: &Params,
     engine: &Engine,
     style: &Style,
     on_pixels: &(dyn Fn(u64) + Sync),
-) -> Result<(Vec<f64>, Work)> {
+) -> Result<(stream::HeldSamples, Work)> {
     let vp = params.viewport;
     let max_iter = params.max_iter;
     if style.mode == ColorMode::Smooth {
@@ -297,7 +307,7 @@ fn sample_values(
             iterations,
             skipped: counter.as_ref().map_or(0, |c| c.skipped()),
         };
-        return Ok((values, work));
+        return Ok((stream::HeldSamples::Smooth(values), work));
     }
     let (counts, skipped) =
         crate::render::render(params, engine, &|band| on_pixels(band.pixels()))?;
@@ -305,17 +315,7 @@ fn sample_values(
         iterations: counts.total_iterations(),
         skipped,
     };
-    Ok((values_of(counts.counts(), max_iter), work))
-}
-
-/// Colours per sample (row 0 = ymin first).
-fn colorize(values: &[f64], max_iter: u32, style: &Style) -> Result<Vec<[u8; 3]>> {
-    let mut tally = Tally::for_style(style, max_iter, values.len() as u64);
-    tally.add_values(values);
-    let palette = Palette::new(style, max_iter, tally)?;
-    let mut out = memory::try_vec::<[u8; 3]>("the sample colours", values.len() as u64)?;
-    out.extend(values.iter().map(|&v| palette.color_value(v)));
-    Ok(out)
+    Ok((stream::HeldSamples::Counts(counts.into_counts()), work))
 }
 
 /// What colouring needs to know of all the samples before it colours any, gathered in one
@@ -590,18 +590,6 @@ fn positions(freqs: &[u64], top: u64) -> impl Iterator<Item = f64> {
     })
 }
 
-/// Averages K×K sample colours per pixel in linear light, and flips rows so that the top row
-/// of the picture is ymax.
-fn downsample(colors: &[[u8; 3]], w: usize, h: usize, k: usize) -> Vec<u8> {
-    let mut rgb = Vec::with_capacity(w * h * 3);
-    let shrink = Downsampler::new(w, k);
-    let sw = w * k;
-    for r in (0..h).rev() {
-        shrink.row(&colors[r * k * sw..(r + 1) * k * sw], &mut rgb);
-    }
-    rgb
-}
-
 /// Averages the K×K sample colours of each pixel of a row in linear light.
 pub(crate) struct Downsampler {
     width: usize,
@@ -668,6 +656,36 @@ fn linear_to_srgb(v: f32) -> f32 {
 mod tests {
     use super::*;
     use crate::{Kernel, Pool};
+
+    /// What the colouring sees of the samples of `params` in `style`: the smooth values, or
+    /// the counts as values (NaN for a point taken to be in the set).
+    fn sample_values(
+        params: &Params,
+        engine: &Engine,
+        style: &Style,
+        on_pixels: &(dyn Fn(u64) + Sync),
+    ) -> Result<(Vec<f64>, Work)> {
+        let (held, work) = held_samples(params, engine, style, on_pixels)?;
+        let values = match held {
+            stream::HeldSamples::Smooth(values) => values,
+            stream::HeldSamples::Counts(counts) => counts
+                .iter()
+                .map(|&n| match n >= params.max_iter {
+                    true => f64::NAN,
+                    false => f64::from(n),
+                })
+                .collect(),
+        };
+        Ok((values, work))
+    }
+
+    /// The colour of each of `values` in `style`.
+    fn colorize(values: &[f64], max_iter: u32, style: &Style) -> Result<Vec<[u8; 3]>> {
+        let mut tally = Tally::for_style(style, max_iter, values.len() as u64);
+        tally.add_values(values);
+        let palette = Palette::new(style, max_iter, tally)?;
+        Ok(values.iter().map(|&v| palette.color_value(v)).collect())
+    }
 
     fn engine() -> Engine {
         Engine::new(Pool::Sequential, Kernel::best())
