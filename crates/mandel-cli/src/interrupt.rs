@@ -56,3 +56,40 @@ impl Drop for PendingFile {
         }
     }
 }
+
+/// Where a command writes its output: standard output, or a file that appears at its path
+/// only when complete and is removed if the command is interrupted.
+pub enum Output {
+    Stdout(std::io::Stdout),
+    File(mandel::AtomicFile, PendingFile),
+}
+
+impl Output {
+    /// Opens `path` (`-`: standard output) and installs the interrupt handler. Called before
+    /// any work, so that an unwritable path fails at once.
+    pub fn open(path: &Path) -> mandel::Result<Output> {
+        install();
+        if path == Path::new("-") {
+            return Ok(Output::Stdout(std::io::stdout()));
+        }
+        let file = mandel::AtomicFile::create(path)?;
+        let pending = PendingFile::new(file.temp_path());
+        Ok(Output::File(file, pending))
+    }
+
+    /// What to write to.
+    pub fn writer(&mut self) -> &mut (dyn std::io::Write + Send) {
+        match self {
+            Output::Stdout(out) => out,
+            Output::File(file, _) => file.file(),
+        }
+    }
+
+    /// Puts a file in place, complete.
+    pub fn commit(self) -> mandel::Result<()> {
+        match self {
+            Output::Stdout(_) => Ok(()),
+            Output::File(file, _pending) => file.commit(),
+        }
+    }
+}

@@ -4,10 +4,10 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
-use mandel::{AtomicFile, ShardSet};
+use mandel::ShardSet;
 
 use crate::cli::MergeArgs;
-use crate::interrupt::{self, PendingFile};
+use crate::interrupt::Output;
 use crate::render_cmd::{group_thousands, output_format};
 
 pub fn run(args: MergeArgs) -> Result<()> {
@@ -17,20 +17,9 @@ pub fn run(args: MergeArgs) -> Result<()> {
     let set = ShardSet::open(&args.parts)?;
     set.check(format)?;
     let to_stdout = args.output == Path::new("-");
-    interrupt::install();
-    let mut file = if to_stdout {
-        None
-    } else {
-        Some(AtomicFile::create(&args.output)?)
-    };
-    let _pending = file.as_ref().map(|f| PendingFile::new(f.temp_path()));
-    let summary = match file.as_mut() {
-        Some(f) => set.write(format, f.file())?,
-        None => set.write(format, std::io::stdout())?,
-    };
-    if let Some(f) = file {
-        f.commit()?;
-    }
+    let mut output = Output::open(&args.output)?;
+    let summary = set.write(format, output.writer())?;
+    output.commit()?;
     if !args.quiet {
         let _ = writeln!(
             std::io::stderr(),

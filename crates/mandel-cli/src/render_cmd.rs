@@ -6,11 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Result;
-use mandel::{AtomicFile, Format, Job, Pool, Shortcuts};
+use mandel::{Format, Job, Pool, Shortcuts};
 
 use crate::UsageError;
 use crate::cli::{Given, PoolKind, RenderArgs};
-use crate::interrupt::{self, PendingFile};
+use crate::interrupt::Output;
 use crate::progress::Progress;
 pub use mandel_server::pages::group_thousands;
 
@@ -82,14 +82,7 @@ pub fn run(args: RenderArgs, given: &Given) -> Result<()> {
     // (From here: the deadline counts the render, not the parsing.)
     job.deadline = args.timeout.map(|t| std::time::Instant::now() + t);
 
-    // Open the output before the work, so that an unwritable path fails at once.
-    interrupt::install();
-    let mut file = if to_stdout {
-        None
-    } else {
-        Some(AtomicFile::create(&args.output)?)
-    };
-    let _pending = file.as_ref().map(|f| PendingFile::new(f.temp_path()));
+    let mut output = Output::open(&args.output)?;
     let progress = Arc::new(Progress::new(0, "rows", args.quiet));
     // Only a bar that may be drawn hears of progress: no callback per band otherwise.
     if progress.is_enabled() {
@@ -97,15 +90,13 @@ pub fn run(args: RenderArgs, given: &Given) -> Result<()> {
         job.progress = Some(Arc::new(move |done, total| bar.set(done, total)));
     }
 
-    let summary = match (file.as_mut(), args.shard) {
-        (Some(f), Some(shard)) => job.run_shard(shard, f.file())?,
-        (Some(f), None) => job.run(f.file())?,
-        (None, _) => job.run(std::io::stdout())?,
+    let summary = match args.shard {
+        // (A shard's output is a file: checked above.)
+        Some(shard) => job.run_shard(shard, output.writer())?,
+        None => job.run(output.writer())?,
     };
     progress.finish();
-    if let Some(f) = file {
-        f.commit()?;
-    }
+    output.commit()?;
 
     if !args.quiet {
         let mut err = std::io::stderr().lock();
