@@ -61,6 +61,13 @@ pub struct ServeArgs {
     /// The SQLite file that logs every render (created if missing).
     #[arg(long, default_value = "mandel.db", value_name = "PATH")]
     pub db: PathBuf,
+    /// The SQLite file of rendered map tiles, shared by every worker [default: beside --db,
+    /// NAME-tiles.db].
+    #[arg(long, value_name = "PATH")]
+    pub tile_cache: Option<PathBuf>,
+    /// Most megabytes of tiles the cache keeps; the least recently used go first.
+    #[arg(long, default_value_t = 256, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    pub tile_cache_mb: u64,
     /// Most pixels one request may render (supersampled pixels included).
     #[arg(long, default_value_t = 16_777_216, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pixels: u64,

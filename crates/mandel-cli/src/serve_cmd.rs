@@ -14,6 +14,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
             IsolationKind::Process => Isolation::Process,
             IsolationKind::Thread => Isolation::Thread,
         },
+        tile_cache: args
+            .tile_cache
+            .unwrap_or_else(|| mandel_server::config::default_tile_cache(&args.db)),
+        tile_cache_bytes: args.tile_cache_mb.saturating_mul(1 << 20),
         db: args.db,
         limits: Limits {
             max_pixels: args.max_pixels,

@@ -21,6 +21,7 @@ use crate::log::RenderLog;
 use crate::pages;
 use crate::render_api::{self, RenderRequest, Requester};
 use crate::scoreboard::Scoreboard;
+use crate::tiles::{self, TileCache, TileRequest};
 
 /// Renders listed per page of `/renders` unless `limit` says otherwise, and at most.
 const PAGE_DEFAULT: u32 = 20;
@@ -37,6 +38,8 @@ pub struct AppState {
 struct Inner {
     log: Arc<dyn RenderLog>,
     db: Mutex<Option<Db>>,
+    /// This connection's handle on the shared tile cache (opened on the first tile).
+    tiles: Mutex<Option<TileCache>>,
     board: Arc<Scoreboard>,
     config: Arc<Config>,
     client: SocketAddr,
@@ -55,6 +58,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 log,
                 db: Mutex::new(None),
+                tiles: Mutex::new(None),
                 board,
                 config,
                 client,
@@ -80,6 +84,23 @@ impl AppState {
         .await
     }
 
+    /// Runs `f` with the tile cache (blocking: call it from a blocking thread).
+    fn with_tiles<T>(
+        inner: &Inner,
+        f: impl FnOnce(&TileCache) -> rusqlite::Result<T>,
+    ) -> Result<T, ApiError> {
+        let mut cache = inner.tiles.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.is_none() {
+            let config = &inner.config;
+            *cache = Some(
+                TileCache::open(&config.tile_cache, config.tile_cache_bytes)
+                    .map_err(|e| ApiError::Internal(format!("tile cache: {e}")))?,
+            );
+        }
+        f(cache.as_ref().expect("just opened"))
+            .map_err(|e| ApiError::Internal(format!("tile cache: {e}")))
+    }
+
     /// Runs `f` on a blocking thread: a render, or anything else that may block.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -98,6 +119,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(summary))
         .route("/render", get(render))
+        .route("/tile", get(tile))
         .route("/renders", get(renders))
         .route("/renders/{id}", get(one_render))
         .route("/healthz", get(healthz))
@@ -201,6 +223,58 @@ async fn render(
         ),
     ];
     Ok((headers, done.body).into_response())
+}
+
+/// How long browsers and proxies may keep a tile: a year, as for any immutable asset.
+const TILE_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+
+/// `GET /tile`: one tile of the map (`tiles.rs`), from the shared cache or rendered (under the
+/// same deadline and limits as `/render`), with a strong ETag; 304 for a tag the client has.
+async fn tile(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    let req = TileRequest::parse(&pairs, &state.inner.config.limits)?;
+    let etag = req.etag();
+    let cache_headers = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, TILE_CACHE_CONTROL.to_string()),
+    ];
+    let known = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| tag.trim() == etag || tag.trim() == "*");
+    if known {
+        state.inner.board.tiles_not_modified.fetch_add(1, Relaxed);
+        return Ok((StatusCode::NOT_MODIFIED, cache_headers).into_response());
+    }
+    let cancel = mandel::Cancel::new();
+    let _guard = CancelOnDrop(cancel.clone());
+    let (body, source) = state
+        .blocking(move |inner| {
+            let key = req.key();
+            if let Some(body) = AppState::with_tiles(inner, |c| c.get(&key))? {
+                inner.board.tiles_cached.fetch_add(1, Relaxed);
+                return Ok((body, "cache"));
+            }
+            let body = tiles::render(&req, &inner.board, &inner.config.limits, cancel)?;
+            inner.board.tiles_rendered.fetch_add(1, Relaxed);
+            AppState::with_tiles(inner, |c| c.put(&key, &body))?;
+            Ok((body, "render"))
+        })
+        .await?;
+    let headers = (
+        [(header::CONTENT_TYPE, "image/png")],
+        cache_headers,
+        [(header::HeaderName::from_static("x-mandel-tile"), source)],
+    );
+    Ok((headers, body).into_response())
 }
 
 /// Cancels a render when dropped: held by the request's future.
@@ -359,6 +433,106 @@ mod tests {
 
     fn json(bytes: &[u8]) -> serde_json::Value {
         serde_json::from_slice(bytes).unwrap()
+    }
+
+    /// A PNG's RGB pixels and its width.
+    fn pixels(png: &[u8]) -> (Vec<u8>, u32) {
+        let mut reader = png::Decoder::new(std::io::Cursor::new(png))
+            .read_info()
+            .unwrap();
+        let mut rgb = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut rgb).unwrap();
+        (rgb, info.width)
+    }
+
+    #[tokio::test]
+    async fn neighbouring_tiles_are_one_render_cut_up() {
+        let h = harness(Limits::default());
+        // Level 3 tiles are 0.5 wide: x -3..-1 and y 0..2 cover [-1.5, -0.5] × [0, 1].
+        let style = "max_iter=300&colormap=twilight&color=smooth&cycle=40";
+        let (status, whole, _) = h
+            .get(&format!(
+                "/render?xmin=-1.5&xmax=-0.5&ymin=0&ymax=1&width=512&height=512&{style}"
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (whole, width) = pixels(&whole);
+        assert_eq!(width, 512);
+        for (x, left) in [(-3, 0), (-2, 256)] {
+            // The picture's top row is the plane's highest: tile y=1 is the upper half.
+            for (y, top) in [(1, 0), (0, 256)] {
+                let (status, tile, headers) =
+                    h.get(&format!("/tile?level=3&x={x}&y={y}&{style}")).await;
+                assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&tile));
+                assert_eq!(headers[header::CONTENT_TYPE], "image/png");
+                let (tile, _) = pixels(&tile);
+                for row in 0..256 {
+                    let at = ((top + row) * 512 + left) * 3;
+                    assert!(
+                        tile[row * 256 * 3..(row + 1) * 256 * 3] == whole[at..at + 256 * 3],
+                        "tile ({x}, {y}) row {row}"
+                    );
+                }
+            }
+        }
+        assert_eq!(h.state.inner.board.tiles_rendered.load(Relaxed), 4);
+    }
+
+    #[tokio::test]
+    async fn a_tile_is_rendered_once_then_served_from_the_cache_or_not_at_all() {
+        let h = harness(Limits::default());
+        let uri = "/tile?level=1&x=-1&y=0&max_iter=200";
+        let (status, first, headers) = h.get(uri).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["x-mandel-tile"], "render");
+        assert_eq!(
+            headers[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        let etag = headers[header::ETAG].to_str().unwrap().to_string();
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+        // Another connection (another worker) finds it in the shared cache.
+        let other = Harness {
+            state: AppState::new(
+                h.state.inner.log.clone(),
+                h.state.inner.board.clone(),
+                h.state.inner.config.clone(),
+                "127.0.0.1:4001".parse().unwrap(),
+            ),
+            _dir: tempfile::tempdir().unwrap(),
+        };
+        let (status, second, headers) = other.get(uri).await;
+        assert_eq!(
+            (status, &headers["x-mandel-tile"]),
+            (StatusCode::OK, &"cache".parse().unwrap())
+        );
+        assert_eq!(second, first);
+        assert_eq!(headers[header::ETAG], etag.as_str());
+        // A browser that holds the tile is told so, with no body.
+        let req = axum::http::Request::get(uri)
+            .header(header::IF_NONE_MATCH, format!("\"other\", {etag}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, body, _) = h.send(req).await;
+        assert_eq!((status, body.len()), (StatusCode::NOT_MODIFIED, 0));
+        let board = &h.state.inner.board;
+        let counts = [
+            &board.tiles_rendered,
+            &board.tiles_cached,
+            &board.tiles_not_modified,
+        ]
+        .map(|n| n.load(Relaxed));
+        assert_eq!(counts, [1, 1, 1]);
+        let (_, metrics, _) = h.get("/metrics").await;
+        let metrics = String::from_utf8(metrics).unwrap();
+        assert!(
+            metrics.contains("mandel_tiles_total{source=\"cache\"} 1"),
+            "{metrics}"
+        );
+        // A bad tile is a 400 naming its field.
+        let (status, body, _) = h.get("/tile?level=1&x=2&y=0").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(json(&body)["field"], "x");
     }
 
     #[tokio::test]

@@ -57,6 +57,10 @@ pub struct Config {
     pub max_workers: u32,
     pub isolation: Isolation,
     pub db: PathBuf,
+    /// The tile cache, an SQLite file every worker shares.
+    pub tile_cache: PathBuf,
+    /// Most bytes of tiles the cache keeps (the least recently used go first).
+    pub tile_cache_bytes: u64,
     pub limits: Limits,
     /// A client must send a request's whole header within this time, and an idle keep-alive
     /// connection is closed after it.
@@ -83,6 +87,8 @@ impl Config {
             listen,
             max_workers: 100,
             isolation: Isolation::Process,
+            tile_cache: default_tile_cache(&db),
+            tile_cache_bytes: 256 << 20,
             db,
             limits: Limits::default(),
             header_timeout: Duration::from_secs(10),
@@ -93,4 +99,12 @@ impl Config {
             backlog: 1024,
         }
     }
+}
+
+/// The tile cache beside the render log: `mandel.db` has `mandel-tiles.db`.
+pub fn default_tile_cache(db: &std::path::Path) -> PathBuf {
+    let stem = db
+        .file_stem()
+        .map_or("mandel".into(), |s| s.to_string_lossy());
+    db.with_file_name(format!("{stem}-tiles.db"))
 }

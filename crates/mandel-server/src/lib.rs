@@ -4,7 +4,8 @@
 //! every render in SQLite and answer with pictures, JSON, metrics and an HTML summary.
 //!
 //! - [`app`]: the HTTP interface, one router per connection, testable without a socket;
-//! - [`render_api`]: `/render`'s parameters and the render job;
+//! - [`render_api`]: `/render`'s parameters and the render job; [`tiles`]: `/tile`'s
+//!   addressing and the tile cache;
 //! - [`db`]: every SQL statement; [`scoreboard`]: counters shared between processes;
 //! - [`serve`]: binds, then runs the supervisor ([`Isolation::Process`]) or the task loop
 //!   ([`Isolation::Thread`]) until SIGTERM or SIGINT; [`worker`]: a worker process.
@@ -20,6 +21,7 @@ pub mod render_api;
 pub mod scoreboard;
 mod supervisor;
 mod threads;
+pub mod tiles;
 pub mod worker;
 
 use std::ffi::OsString;

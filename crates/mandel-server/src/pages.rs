@@ -66,6 +66,8 @@ pub fn summary(
             renders_today => group_thousands(totals.renders_today as u64),
             renders_total => group_thousands(totals.renders_total as u64),
             iterations_total => group_thousands(totals.iterations_total as u64),
+            tiles_rendered => group_thousands(board.tiles_rendered.load(Relaxed)),
+            tiles_cached => group_thousands(board.tiles_cached.load(Relaxed)),
             renders => minijinja::value::Serde(&rows),
         })
 }
@@ -142,6 +144,22 @@ pub fn metrics(board: &Scoreboard) -> String {
             &[(String::new(), value.load(Relaxed) as f64)],
         );
     }
+    let tiles = [
+        ("render", &board.tiles_rendered),
+        ("cache", &board.tiles_cached),
+        ("not_modified", &board.tiles_not_modified),
+    ];
+    let tiles: Vec<(String, f64)> = tiles
+        .iter()
+        .map(|(source, n)| (format!("{{source=\"{source}\"}}"), n.load(Relaxed) as f64))
+        .collect();
+    metric(
+        "mandel_tiles_total",
+        "counter",
+        "Map tiles sent, by where they came from (rendered, the tile cache, or 304 Not \
+         Modified).",
+        &tiles,
+    );
     let (buckets, count, sum) = board.render_histogram();
     let mut samples: Vec<(String, f64)> = RENDER_BUCKETS
         .iter()

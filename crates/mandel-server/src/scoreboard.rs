@@ -23,7 +23,7 @@ const STATUS_SLOTS: usize = 500;
 
 /// Written by the creator and checked by every process that maps the board, so that a worker
 /// handed the wrong descriptor fails at start rather than reporting nonsense.
-const MAGIC: u64 = u64::from_le_bytes(*b"mandelS1");
+const MAGIC: u64 = u64::from_le_bytes(*b"mandelS2");
 
 /// The counters. `repr(C)` because several processes (of the same binary) map one layout.
 #[repr(C)]
@@ -43,6 +43,12 @@ pub struct Counters {
     pub renders_in_flight: AtomicU64,
     /// Workers that ended abnormally (killed by a signal or a non-zero exit).
     pub workers_failed: AtomicU64,
+    /// Map tiles rendered (each also counts as a render in the histogram).
+    pub tiles_rendered: AtomicU64,
+    /// Map tiles sent from the tile cache.
+    pub tiles_cached: AtomicU64,
+    /// Map tile requests answered 304 Not Modified (the browser had the tile).
+    pub tiles_not_modified: AtomicU64,
     requests_by_status: [AtomicU64; STATUS_SLOTS],
     render_buckets: [AtomicU64; RENDER_BUCKETS.len()],
     render_count: AtomicU64,
