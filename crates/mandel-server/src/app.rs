@@ -18,10 +18,10 @@ use crate::config::Config;
 use crate::db::{Db, RenderRecord};
 use crate::error::ApiError;
 use crate::log::RenderLog;
-use crate::pages;
 use crate::render_api::{self, RenderRequest, Requester};
 use crate::scoreboard::Scoreboard;
 use crate::tiles::{self, TileCache, TileRequest};
+use crate::{explore, pages};
 
 /// Renders listed per page of `/renders` unless `limit` says otherwise, and at most.
 const PAGE_DEFAULT: u32 = 20;
@@ -120,6 +120,9 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(summary))
         .route("/render", get(render))
         .route("/tile", get(tile))
+        .route("/explore", get(explore::page))
+        .route("/explore.js", get(explore::script))
+        .route("/explore.css", get(explore::style))
         .route("/renders", get(renders))
         .route("/renders/{id}", get(one_render))
         .route("/healthz", get(healthz))

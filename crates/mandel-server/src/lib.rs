@@ -15,6 +15,7 @@ pub mod config;
 mod connection;
 pub mod db;
 pub mod error;
+mod explore;
 pub mod log;
 pub mod pages;
 pub mod render_api;

@@ -1,0 +1,444 @@
+// The explorer: a full-window canvas of the server's /tile tiles, panned and zoomed with a
+// mouse, fingers or keys. The view lives in the URL (?re=&im=&zoom=&max_iter=&colormap=
+// &color=&cycle=), so a link opens exactly what it shows, and back and forward navigate.
+"use strict";
+
+const TILE = 256; // pixels along a tile's side
+const MAX_LEVEL = 40; // the server's deepest tile level
+const BASE = 4; // the side of a level-0 tile in the plane: level L's is 4 / 2^L
+const VIEW_WIDTH = 3.5; // at zoom 1 the window is 3.5 wide, as `mandel render --zoom`
+const MIN_ZOOM = 0.25;
+const ANCESTORS = 8; // levels up to look for a tile to stand in, scaled, for a missing one
+const KEEP_TILES = 400; // decoded tiles kept for reuse
+const RETRY_MS = 2000; // before a tile that failed is asked for again
+const PREVIEW_UP = 3; // levels up of the coarse tile asked for where nothing can stand in
+
+const canvas = document.getElementById("map");
+const ctx = canvas.getContext("2d");
+const $ = (id) => document.getElementById(id);
+
+const DEFAULTS = { re: -0.75, im: 0, zoom: 1, maxIter: null, colormap: "classic", color: "smooth", cycle: 64 };
+let view = { ...DEFAULTS };
+
+// ---- The view and the URL ---------------------------------------------------------------
+
+/** The view a query string describes, each bad or missing value at its default. */
+function viewFromQuery(search) {
+  const q = new URLSearchParams(search);
+  const number = (key, ok) => {
+    const v = Number(q.get(key));
+    return q.has(key) && Number.isFinite(v) && ok(v) ? v : undefined;
+  };
+  const pick = (key, allowed) => (allowed.includes(q.get(key)) ? q.get(key) : undefined);
+  return {
+    re: number("re", () => true) ?? DEFAULTS.re,
+    im: number("im", () => true) ?? DEFAULTS.im,
+    zoom: clampZoom(number("zoom", (v) => v > 0) ?? DEFAULTS.zoom),
+    maxIter: number("max_iter", (v) => Number.isInteger(v) && v >= 1 && v <= 1e6) ?? null,
+    colormap: pick("colormap", [...$("colormap").options].map((o) => o.value)) ?? DEFAULTS.colormap,
+    color: pick("color", ["smooth", "counts"]) ?? DEFAULTS.color,
+    cycle: q.get("cycle") === "" ? null : number("cycle", (v) => v > 0) ?? DEFAULTS.cycle,
+  };
+}
+
+/** The query string of the view: what the URL, a copied link and a reload hold. */
+function queryOfView() {
+  const q = new URLSearchParams({
+    re: fmt(view.re, digits()),
+    im: fmt(view.im, digits()),
+    zoom: fmt(view.zoom, 8),
+  });
+  if (view.maxIter !== null) q.set("max_iter", view.maxIter);
+  q.set("colormap", view.colormap);
+  q.set("color", view.color);
+  q.set("cycle", view.cycle ?? "");
+  return q.toString();
+}
+
+/** `v` to `n` significant digits, without trailing zeros. */
+function fmt(v, n) {
+  const s = v.toPrecision(n);
+  return s.includes("e") || !s.includes(".") ? s : s.replace(/0+$/, "").replace(/\.$/, "");
+}
+
+/** Significant digits that place the centre to a tenth of a pixel. */
+function digits() {
+  return Math.min(17, Math.max(6, Math.ceil(Math.log10(view.zoom * canvas.width)) + 2));
+}
+
+let resting = true;
+let restTimer = 0;
+/** Puts the view in the URL: a new history entry when a change starts after the view has
+ * rested, the same entry while it goes on, so that back returns to where one stopped. */
+function updateUrl() {
+  const query = queryOfView();
+  // The view drawn is the one the URL holds, to its digits: a reload draws the same.
+  view = viewFromQuery(query);
+  const url = "?" + query;
+  if (resting) history.pushState(null, "", url);
+  else history.replaceState(null, "", url);
+  resting = false;
+  clearTimeout(restTimer);
+  restTimer = setTimeout(() => (resting = true), 600);
+}
+
+window.addEventListener("popstate", () => {
+  resting = true;
+  view = viewFromQuery(location.search);
+  syncControls();
+  redraw();
+});
+
+// ---- Geometry ---------------------------------------------------------------------------
+
+/** Plane units per device pixel. */
+const spacing = () => VIEW_WIDTH / view.zoom / canvas.width;
+
+function clampZoom(z) {
+  const deepest = (VIEW_WIDTH * 2 ** (MAX_LEVEL + 6)) / Math.max(canvas.width, 1);
+  return Math.min(Math.max(z, MIN_ZOOM), deepest);
+}
+
+/** The plane point under device pixel (px, py). */
+function toPlane(px, py) {
+  const d = spacing();
+  return { re: view.re + (px - canvas.width / 2) * d, im: view.im - (py - canvas.height / 2) * d };
+}
+
+/** Zooms by `factor` keeping the plane point under device pixel (px, py) where it is. */
+function zoomAbout(px, py, factor) {
+  const p = toPlane(px, py);
+  view.zoom = clampZoom(view.zoom * factor);
+  const d = spacing();
+  view.re = p.re - (px - canvas.width / 2) * d;
+  view.im = p.im + (py - canvas.height / 2) * d;
+  changed();
+}
+
+function panBy(dx, dy) {
+  const d = spacing();
+  view.re -= dx * d;
+  view.im += dy * d;
+  changed();
+}
+
+/** max-iter for the depth: 200 at zoom 1, growing with the digits of the zoom. */
+function autoMaxIter() {
+  const depth = Math.max(0, Math.log10(view.zoom));
+  return Math.round(200 * (1 + depth) ** 1.5);
+}
+
+const maxIter = () => view.maxIter ?? autoMaxIter();
+
+/** The tile level whose pixels are as fine as the screen's, or finer. */
+function level() {
+  const l = Math.ceil(Math.log2(BASE / (TILE * spacing())));
+  return Math.min(Math.max(l, 0), MAX_LEVEL);
+}
+
+// ---- Tiles ------------------------------------------------------------------------------
+
+/** Decoded tiles (ImageBitmap) and tiles on their way (an AbortController), by URL. */
+const tiles = new Map();
+
+function styleQuery() {
+  const q = new URLSearchParams({ max_iter: maxIter(), colormap: view.colormap, color: view.color });
+  if (view.cycle !== null) q.set("cycle", view.cycle);
+  return q.toString();
+}
+
+const tileUrl = (l, x, y, style) => `/tile?level=${l}&x=${x}&y=${y}&${style}`;
+
+/** Starts fetching a tile; it is drawn when it arrives. */
+function fetchTile(url) {
+  const abort = new AbortController();
+  tiles.set(url, { abort });
+  fetch(url, { signal: abort.signal })
+    .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`${r.status}`))))
+    .then((blob) => createImageBitmap(blob))
+    .then((bitmap) => {
+      tiles.set(url, { bitmap, used: performance.now() });
+      evict();
+      redraw();
+    })
+    .catch(() => {
+      if (tiles.get(url)?.abort !== abort) return;
+      if (abort.signal.aborted) {
+        tiles.delete(url);
+        return;
+      }
+      // Failed (the server busy, or away): asked again in a while, if still in view.
+      tiles.set(url, { failed: true });
+      setTimeout(() => {
+        if (tiles.get(url)?.failed) tiles.delete(url);
+        redraw();
+      }, RETRY_MS);
+      redraw();
+    });
+}
+
+/** Drops the least recently drawn decoded tiles past KEEP_TILES. */
+function evict() {
+  const decoded = [...tiles].filter(([, t]) => t.bitmap);
+  if (decoded.length <= KEEP_TILES) return;
+  decoded.sort((a, b) => a[1].used - b[1].used);
+  for (const [url, t] of decoded.slice(0, decoded.length - KEEP_TILES)) {
+    t.bitmap.close();
+    tiles.delete(url);
+  }
+}
+
+// ---- Drawing ----------------------------------------------------------------------------
+
+let frame = 0;
+function redraw() {
+  if (!frame) frame = requestAnimationFrame(draw);
+}
+
+function draw() {
+  frame = 0;
+  const l = level();
+  const side = BASE / 2 ** l; // a tile's side in the plane
+  const d = spacing();
+  const style = styleQuery();
+  const left = toPlane(0, 0).re;
+  const top = toPlane(0, 0).im;
+  // A tile edge's device pixel, rounded, so that neighbours meet without a seam.
+  const sx = (x) => Math.round((x * side - left) / d);
+  const sy = (y) => Math.round((top - y * side) / d);
+  const x0 = Math.floor(left / side);
+  const x1 = Math.floor(toPlane(canvas.width, 0).re / side);
+  const y0 = Math.floor(toPlane(0, canvas.height).im / side);
+  const y1 = Math.floor(top / side);
+  const span = 2 ** l;
+  const wanted = new Set();
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  for (let y = Math.min(y1, span - 1); y >= Math.max(y0, -span); y--) {
+    for (let x = Math.max(x0, -span); x <= Math.min(x1, span - 1); x++) {
+      const url = tileUrl(l, x, y, style);
+      wanted.add(url);
+      const [px, py, pw, ph] = [sx(x), sy(y + 1), sx(x + 1) - sx(x), sy(y) - sy(y + 1)];
+      const tile = tiles.get(url);
+      if (tile?.bitmap) {
+        tile.used = performance.now();
+        ctx.drawImage(tile.bitmap, px, py, pw, ph);
+        continue;
+      }
+      if (!tile) fetchTile(url);
+      if (!drawStandIn(l, x, y, style, px, py, pw, ph) && l >= PREVIEW_UP) {
+        // Nothing to stand in yet: a coarse tile (1/64 of the pixels) is asked for too.
+        const n = 2 ** PREVIEW_UP;
+        const coarse = tileUrl(l - PREVIEW_UP, Math.floor(x / n), Math.floor(y / n), style);
+        wanted.add(coarse);
+        if (!tiles.has(coarse)) fetchTile(coarse);
+      }
+    }
+  }
+  // Tiles on their way that are no longer in view are cancelled.
+  for (const [url, t] of tiles) {
+    if (t.abort && !wanted.has(url)) {
+      t.abort.abort();
+      tiles.delete(url);
+    }
+  }
+  showReadout();
+  // For scripts and tests: how many tiles are still on their way.
+  document.body.dataset.pending = [...tiles.values()].filter((t) => t.abort).length;
+}
+
+/** Draws the nearest decoded ancestor's part of tile (l, x, y), scaled up, if there is one;
+ * returns whether there was. */
+function drawStandIn(l, x, y, style, px, py, pw, ph) {
+  for (let up = 1; up <= Math.min(ANCESTORS, l); up++) {
+    const n = 2 ** up;
+    const [ax, ay] = [Math.floor(x / n), Math.floor(y / n)];
+    const parent = tiles.get(tileUrl(l - up, ax, ay, style));
+    if (!parent?.bitmap) continue;
+    const part = TILE / n;
+    // Bitmap rows run from the tile's top (its highest im) down.
+    const [fx, fy] = [x - ax * n, n - 1 - (y - ay * n)];
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(parent.bitmap, fx * part, fy * part, part, part, px, py, pw, ph);
+    ctx.imageSmoothingEnabled = true;
+    return true;
+  }
+  return false;
+}
+
+// ---- Readout and controls ---------------------------------------------------------------
+
+function showReadout() {
+  const n = digits();
+  $("re").textContent = fmt(view.re, n);
+  $("im").textContent = (view.im >= 0 ? "+" : "") + fmt(view.im, n) + "i";
+  $("zoom").textContent = fmt(view.zoom, 4);
+  $("iter").textContent = maxIter() + (view.maxIter === null ? " (auto)" : "");
+  if (view.maxIter === null) $("maxiter").value = maxIter();
+  const [w, h] = pictureSize();
+  const common = {
+    center: `${fmt(view.re, n)},${fmt(view.im, n)}`,
+    zoom: fmt(view.zoom, 6),
+    max_iter: maxIter(),
+    colormap: view.colormap,
+    color: view.color,
+  };
+  const q = new URLSearchParams({ ...common, width: w, height: h, format: "png" });
+  if (view.cycle !== null) q.set("cycle", view.cycle);
+  $("save").href = "/render?" + q;
+  $("save").download = `mandel-${w}x${h}.png`;
+  const cycle = view.cycle !== null ? ` --cycle ${view.cycle}` : ` --cycle ${maxIter()}`;
+  $("command").value =
+    `mandel render --center=${common.center} --zoom ${common.zoom} --width ${w} --height ${h} ` +
+    `--max-iter ${common.max_iter} --colormap ${view.colormap} --color ${view.color}${cycle} -o mandel.png`;
+}
+
+function pictureSize() {
+  const choice = $("size").value;
+  if (choice === "window") return [canvas.width, canvas.height];
+  return choice.split("x").map(Number);
+}
+
+function syncControls() {
+  $("auto").checked = view.maxIter === null;
+  $("maxiter").disabled = view.maxIter === null;
+  $("maxiter").value = maxIter();
+  $("colormap").value = view.colormap;
+  $("color").value = view.color;
+  $("cycle").value = view.cycle ?? "";
+}
+
+function changed() {
+  updateUrl();
+  redraw();
+}
+
+$("auto").addEventListener("change", () => {
+  view.maxIter = $("auto").checked ? null : maxIter();
+  syncControls();
+  changed();
+});
+$("maxiter").addEventListener("change", () => {
+  const v = Math.round(Number($("maxiter").value));
+  if (Number.isFinite(v) && v >= 1 && v <= 1e6) view.maxIter = v;
+  syncControls();
+  changed();
+});
+$("colormap").addEventListener("change", () => {
+  view.colormap = $("colormap").value;
+  changed();
+});
+$("color").addEventListener("change", () => {
+  view.color = $("color").value;
+  changed();
+});
+$("cycle").addEventListener("change", () => {
+  const v = Number($("cycle").value);
+  view.cycle = $("cycle").value === "" ? null : v > 0 ? v : view.cycle;
+  syncControls();
+  changed();
+});
+$("size").addEventListener("change", showReadout);
+$("copy").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText(location.href);
+    $("copy").textContent = "copied";
+  } catch {
+    $("copy").textContent = "copy failed";
+  }
+  setTimeout(() => ($("copy").textContent = "copy link"), 1200);
+});
+$("fold").addEventListener("click", () => {
+  const folded = $("panel").classList.toggle("folded");
+  $("fold").setAttribute("aria-expanded", String(!folded));
+});
+
+// ---- Gestures ---------------------------------------------------------------------------
+
+const pointers = new Map(); // pointer id -> last device position
+const devicePoint = (e) => {
+  const r = canvas.getBoundingClientRect();
+  const k = canvas.width / r.width;
+  return [(e.clientX - r.left) * k, (e.clientY - r.top) * k];
+};
+
+canvas.addEventListener("pointerdown", (e) => {
+  canvas.setPointerCapture(e.pointerId);
+  pointers.set(e.pointerId, devicePoint(e));
+  canvas.classList.add("dragging");
+});
+canvas.addEventListener("pointermove", (e) => {
+  if (!pointers.has(e.pointerId)) return;
+  const [x, y] = devicePoint(e);
+  if (pointers.size === 1) {
+    const [lx, ly] = pointers.get(e.pointerId);
+    pointers.set(e.pointerId, [x, y]);
+    panBy(x - lx, y - ly);
+    return;
+  }
+  // Two fingers: the midpoint pans, the distance zooms about it.
+  const [a, b] = [...pointers.values()];
+  const before = { mid: [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2], dist: Math.hypot(a[0] - b[0], a[1] - b[1]) };
+  pointers.set(e.pointerId, [x, y]);
+  const [c, d] = [...pointers.values()];
+  const mid = [(c[0] + d[0]) / 2, (c[1] + d[1]) / 2];
+  const dist = Math.hypot(c[0] - d[0], c[1] - d[1]);
+  panBy(mid[0] - before.mid[0], mid[1] - before.mid[1]);
+  if (before.dist > 0 && dist > 0) zoomAbout(mid[0], mid[1], dist / before.dist);
+});
+const release = (e) => {
+  pointers.delete(e.pointerId);
+  if (pointers.size === 0) canvas.classList.remove("dragging");
+};
+canvas.addEventListener("pointerup", release);
+canvas.addEventListener("pointercancel", release);
+
+canvas.addEventListener(
+  "wheel",
+  (e) => {
+    e.preventDefault();
+    const [x, y] = devicePoint(e);
+    const lines = e.deltaMode === 1 ? 40 : e.deltaMode === 2 ? 800 : 1;
+    zoomAbout(x, y, Math.exp(-e.deltaY * lines * 0.002));
+  },
+  { passive: false },
+);
+canvas.addEventListener("dblclick", (e) => {
+  const [x, y] = devicePoint(e);
+  zoomAbout(x, y, e.shiftKey ? 0.5 : 2);
+});
+window.addEventListener("keydown", (e) => {
+  if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
+  const step = canvas.width / 8;
+  const keys = {
+    ArrowLeft: () => panBy(step, 0),
+    ArrowRight: () => panBy(-step, 0),
+    ArrowUp: () => panBy(0, step),
+    ArrowDown: () => panBy(0, -step),
+    "+": () => zoomAbout(canvas.width / 2, canvas.height / 2, 1.5),
+    "=": () => zoomAbout(canvas.width / 2, canvas.height / 2, 1.5),
+    "-": () => zoomAbout(canvas.width / 2, canvas.height / 2, 1 / 1.5),
+  };
+  if (keys[e.key]) {
+    e.preventDefault();
+    keys[e.key]();
+  }
+});
+
+// ---- Start ------------------------------------------------------------------------------
+
+function resize() {
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(canvas.clientWidth * dpr);
+  canvas.height = Math.round(canvas.clientHeight * dpr);
+  view.zoom = clampZoom(view.zoom);
+  redraw();
+}
+window.addEventListener("resize", resize);
+
+resize();
+view = viewFromQuery(location.search);
+syncControls();
+history.replaceState(null, "", "?" + queryOfView());
+redraw();
+canvas.focus();
