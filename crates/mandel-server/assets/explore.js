@@ -348,10 +348,13 @@ $("copy").addEventListener("click", async () => {
   }
   setTimeout(() => ($("copy").textContent = "copy link"), 1200);
 });
-$("fold").addEventListener("click", () => {
-  const folded = $("panel").classList.toggle("folded");
+function fold(folded) {
+  $("panel").classList.toggle("folded", folded);
   $("fold").setAttribute("aria-expanded", String(!folded));
-});
+}
+$("fold").addEventListener("click", () => fold(!$("panel").classList.contains("folded")));
+// On a phone the map comes first: the panel starts folded.
+if (window.matchMedia("(max-width: 520px)").matches) fold(true);
 
 // ---- Gestures ---------------------------------------------------------------------------
 
