@@ -261,14 +261,21 @@ async fn tile(
     let _guard = CancelOnDrop(cancel.clone());
     let (body, source) = state
         .blocking(move |inner| {
+            // The cache only saves work: a tile is still served when the cache fails.
             let key = req.key();
-            if let Some(body) = AppState::with_tiles(inner, |c| c.get(&key))? {
+            let cached = AppState::with_tiles(inner, |c| c.get(&key)).unwrap_or_else(|e| {
+                tracing::warn!("{e}");
+                None
+            });
+            if let Some(body) = cached {
                 inner.board.tiles_cached.fetch_add(1, Relaxed);
                 return Ok((body, "cache"));
             }
             let body = tiles::render(&req, &inner.board, &inner.config.limits, cancel)?;
             inner.board.tiles_rendered.fetch_add(1, Relaxed);
-            AppState::with_tiles(inner, |c| c.put(&key, &body))?;
+            if let Err(e) = AppState::with_tiles(inner, |c| c.put(&key, &body)) {
+                tracing::warn!("{e}");
+            }
             Ok((body, "render"))
         })
         .await?;

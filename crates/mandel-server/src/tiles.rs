@@ -56,12 +56,7 @@ impl TileRequest {
         let mut style = Vec::new();
         for (key, value) in pairs {
             let slot = match key.as_str() {
-                "level" => {
-                    level = Some(value.trim().parse::<u32>().map_err(|_| {
-                        ApiError::bad("level", value, "is not a whole number from 0")
-                    })?);
-                    continue;
-                }
+                "level" => &mut level,
                 "x" => &mut x,
                 "y" => &mut y,
                 k if STYLE_KEYS.contains(&k) => {
@@ -89,6 +84,8 @@ impl TileRequest {
         }
         let required = |name: &str| ApiError::bad(name, "", "is required");
         let level = level.ok_or_else(|| required("level"))?;
+        let level = u32::try_from(level)
+            .map_err(|_| ApiError::bad("level", level.to_string(), "is not a level from 0"))?;
         if level > MAX_LEVEL {
             return Err(ApiError::bad(
                 "level",
@@ -373,6 +370,7 @@ mod tests {
             ("level=2&x=0&y=-5", "y"),
             ("level=2&x=0.5&y=0", "x"),
             ("level=2&x=0&x=1&y=0", "x"),
+            ("level=2&level=3&x=0&y=0", "level"),
             ("level=0&x=0&y=0&color=histogram", "color"),
             ("level=0&x=0&y=0&colormap=rainbow", "colormap"),
             ("level=0&x=0&y=0&width=512", "width"),
