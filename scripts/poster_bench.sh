@@ -17,10 +17,13 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 job=(--width "$size" --height "$size" --max-iter 1000 --quiet)
 
-# Runs `$@`, printing "SECONDS MAXRSS_KB".
+# Runs `$@`, printing "SECONDS MAXRSS_KB"; a command that fails ends the benchmark.
 measure() {
-    /usr/bin/time -f '%e %M' -o "$out/time" "$@"
-    cat "$out/time"
+    if ! /usr/bin/time -f '%e %M' -o "$out/time" "$@"; then
+        echo "poster_bench.sh: failed ($(head -n 1 "$out/time")): $*" >&2
+        kill $$
+    fi
+    tail -n 1 "$out/time"
 }
 shards_and_merge() {
     local wall=0 rss=0 t r i
@@ -38,7 +41,7 @@ variants=("held counts" "streamed counts" "held cycle" "streamed cycle" "shards+
 for _ in $(seq "$rounds"); do
     for v in "${variants[@]}"; do
         read -r how style <<<"$v"
-        colour=()
+        colour=(--color counts)
         [ "$style" = cycle ] && colour=(--cycle 64)
         case $how in
             held) read -r t r < <(measure "$mandel" render "${job[@]}" "${colour[@]}" --stream never -o "$out/a.png") ;;

@@ -24,18 +24,26 @@ done
 shift $((OPTIND - 1))
 outputs=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    case $1 in
+        -*) echo "poster.sh: $1 is not an OUTPUT: put the render options after --" >&2; exit 2 ;;
+    esac
     outputs+=("$1")
     shift
 done
-[ $# -gt 0 ] && shift
-if [ ${#outputs[@]} -eq 0 ]; then
-    echo "poster.sh: give at least one OUTPUT before --" >&2
+if [ $# -eq 0 ] || [ ${#outputs[@]} -eq 0 ]; then
+    echo "poster.sh: usage: poster.sh [-n TASKS] [-p PARTS] OUTPUT... -- [render options...]" >&2
     exit 2
 fi
+shift
 case $tasks in
     '' | *[!0-9]* | 0) echo "poster.sh: -n $tasks is not a number of tasks (1 or more)" >&2; exit 2 ;;
 esac
 parts=${parts:-${outputs[0]}.parts}
+# Parts of an earlier run would make the merge refuse, but only once the whole array had run.
+if compgen -G "$parts/part-*.shard" >/dev/null; then
+    echo "poster.sh: $parts already holds parts of a render: remove them, or give -p" >&2
+    exit 2
+fi
 
 array=$(sbatch --parsable --array=0-$((tasks - 1)) "$here/render.sbatch" "$parts" "$@")
 array=${array%%;*}

@@ -28,6 +28,9 @@ def open_explorer(browser, url):
 
 
 def params(page):
+    """The view in the page's URL, once the page has written it (it does so at most every
+    250 ms)."""
+    page.wait_for_function("document.body.dataset.url !== 'pending'")
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
 
 
@@ -65,7 +68,6 @@ def test_drag_and_wheel_move_the_view_and_the_url_and_a_link_reopens_it(server, 
     assert abs(float(dragged["im"]) - (float(before["im"]) + 50 * spacing)) < spacing / 10
     page.mouse.move(1000, 300)
     page.mouse.wheel(0, -400)
-    page.evaluate(FRAMES)
     zoomed = params(page)
     assert float(zoomed["zoom"]) > 2 * float(dragged["zoom"])
     settle(page)

@@ -68,18 +68,38 @@ function digits() {
 
 let resting = true;
 let restTimer = 0;
-/** Puts the view in the URL: a new history entry when a change starts after the view has
- * rested, the same entry while it goes on, so that back returns to where one stopped. */
+let urlTimer = 0;
+let lastWrite = -Infinity;
+/** Makes the view the one its URL holds, to its digits (a reload draws the same), and writes
+ * that URL, at most every 250 ms: browsers limit history calls. A change that starts after
+ * the view has rested makes a new history entry, so that back returns to where one stopped. */
 function updateUrl() {
-  const query = queryOfView();
-  // The view drawn is the one the URL holds, to its digits: a reload draws the same.
-  view = viewFromQuery(query);
-  const url = "?" + query;
-  if (resting) history.pushState(null, "", url);
-  else history.replaceState(null, "", url);
-  resting = false;
+  view = viewFromQuery(queryOfView());
+  document.body.dataset.url = "pending";
+  if (!urlTimer) {
+    const wait = Math.max(0, 250 - (performance.now() - lastWrite));
+    urlTimer = setTimeout(writeUrl, wait);
+  }
   clearTimeout(restTimer);
-  restTimer = setTimeout(() => (resting = true), 600);
+  restTimer = setTimeout(() => {
+    writeUrl();
+    resting = true;
+  }, 600);
+}
+
+function writeUrl() {
+  clearTimeout(urlTimer);
+  urlTimer = 0;
+  lastWrite = performance.now();
+  const url = "?" + queryOfView();
+  try {
+    if (resting) history.pushState(null, "", url);
+    else if (location.search !== url) history.replaceState(null, "", url);
+  } catch {
+    // Over the browser's limit: the next write carries the view.
+  }
+  resting = false;
+  document.body.dataset.url = "written";
 }
 
 window.addEventListener("popstate", () => {
@@ -122,13 +142,16 @@ function panBy(dx, dy) {
   changed();
 }
 
-/** max-iter for the depth: 200 at zoom 1, growing with the digits of the zoom. */
-function autoMaxIter() {
-  const depth = Math.max(0, Math.log10(view.zoom));
+/** max-iter for tiles of level `l`: 200 at the whole set, growing with the digits of the
+ * magnification. By level, not by zoom, so that a level's tiles (and the parents that stand
+ * in for them) keep their URLs while one zooms. */
+function autoMaxIter(l) {
+  const depth = Math.max(0, (l - 3) * Math.LOG10E * Math.LN2);
   return Math.round(200 * (1 + depth) ** 1.5);
 }
 
-const maxIter = () => view.maxIter ?? autoMaxIter();
+/** The max-iter of level `l`'s tiles (the view's, by default). */
+const maxIter = (l = level()) => view.maxIter ?? autoMaxIter(l);
 
 /** The tile level whose pixels are as fine as the screen's, or finer. */
 function level() {
@@ -141,30 +164,44 @@ function level() {
 /** Decoded tiles (ImageBitmap) and tiles on their way (an AbortController), by URL. */
 const tiles = new Map();
 
-function styleQuery() {
-  const q = new URLSearchParams({ max_iter: maxIter(), colormap: view.colormap, color: view.color });
+/** The query of level `l`'s tiles, after their place: their max-iter and style. */
+function styleQuery(l) {
+  const q = new URLSearchParams({ max_iter: maxIter(l), colormap: view.colormap, color: view.color });
   if (view.cycle !== null) q.set("cycle", view.cycle);
+  // This build's version (put in by the server): tiles are kept a year by browsers.
+  q.set("v", "__MANDEL_VERSION__");
   return q.toString();
 }
 
-const tileUrl = (l, x, y, style) => `/tile?level=${l}&x=${x}&y=${y}&${style}`;
+const tileUrl = (l, x, y) => `/tile?level=${l}&x=${x}&y=${y}&${styleQuery(l)}`;
 
 /** Starts fetching a tile; it is drawn when it arrives. */
 function fetchTile(url) {
   const abort = new AbortController();
   tiles.set(url, { abort });
   fetch(url, { signal: abort.signal })
-    .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`${r.status}`))))
+    .then(async (r) => {
+      if (r.ok) return r.blob();
+      const why = await r.json().then((b) => b.error, () => r.statusText);
+      return Promise.reject(Object.assign(new Error(why), { status: r.status }));
+    })
     .then((blob) => createImageBitmap(blob))
     .then((bitmap) => {
       tiles.set(url, { bitmap, used: performance.now() });
       evict();
       redraw();
     })
-    .catch(() => {
+    .catch((e) => {
       if (tiles.get(url)?.abort !== abort) return;
       if (abort.signal.aborted) {
         tiles.delete(url);
+        return;
+      }
+      if (e.status >= 400 && e.status < 500) {
+        // Refused (a max-iter over the server's limit, say): asking again cannot help.
+        tiles.set(url, { refused: true });
+        $("problem").textContent = `tiles refused: ${e.message}`;
+        redraw();
         return;
       }
       // Failed (the server busy, or away): asked again in a while, if still in view.
@@ -200,7 +237,6 @@ function draw() {
   const l = level();
   const side = BASE / 2 ** l; // a tile's side in the plane
   const d = spacing();
-  const style = styleQuery();
   const left = toPlane(0, 0).re;
   const top = toPlane(0, 0).im;
   // A tile edge's device pixel, rounded, so that neighbours meet without a seam.
@@ -216,7 +252,7 @@ function draw() {
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   for (let y = Math.min(y1, span - 1); y >= Math.max(y0, -span); y--) {
     for (let x = Math.max(x0, -span); x <= Math.min(x1, span - 1); x++) {
-      const url = tileUrl(l, x, y, style);
+      const url = tileUrl(l, x, y);
       wanted.add(url);
       const [px, py, pw, ph] = [sx(x), sy(y + 1), sx(x + 1) - sx(x), sy(y) - sy(y + 1)];
       const tile = tiles.get(url);
@@ -226,10 +262,10 @@ function draw() {
         continue;
       }
       if (!tile) fetchTile(url);
-      if (!drawStandIn(l, x, y, style, px, py, pw, ph) && l >= PREVIEW_UP) {
+      if (!drawStandIn(l, x, y, px, py, pw, ph) && l >= PREVIEW_UP) {
         // Nothing to stand in yet: a coarse tile (1/64 of the pixels) is asked for too.
         const n = 2 ** PREVIEW_UP;
-        const coarse = tileUrl(l - PREVIEW_UP, Math.floor(x / n), Math.floor(y / n), style);
+        const coarse = tileUrl(l - PREVIEW_UP, Math.floor(x / n), Math.floor(y / n));
         wanted.add(coarse);
         if (!tiles.has(coarse)) fetchTile(coarse);
       }
@@ -249,11 +285,11 @@ function draw() {
 
 /** Draws the nearest decoded ancestor's part of tile (l, x, y), scaled up, if there is one;
  * returns whether there was. */
-function drawStandIn(l, x, y, style, px, py, pw, ph) {
+function drawStandIn(l, x, y, px, py, pw, ph) {
   for (let up = 1; up <= Math.min(ANCESTORS, l); up++) {
     const n = 2 ** up;
     const [ax, ay] = [Math.floor(x / n), Math.floor(y / n)];
-    const parent = tiles.get(tileUrl(l - up, ax, ay, style));
+    const parent = tiles.get(tileUrl(l - up, ax, ay));
     if (!parent?.bitmap) continue;
     const part = TILE / n;
     // Bitmap rows run from the tile's top (its highest im) down.
@@ -283,8 +319,9 @@ function showReadout() {
     colormap: view.colormap,
     color: view.color,
   };
-  const q = new URLSearchParams({ ...common, width: w, height: h, format: "png" });
-  if (view.cycle !== null) q.set("cycle", view.cycle);
+  // The cycle the tiles have: the view's, else max-iter (as the server colours tiles).
+  const q = new URLSearchParams({ ...common, width: w, height: h, cycle: view.cycle ?? maxIter() });
+  q.set("format", "png");
   $("save").href = "/render?" + q;
   $("save").download = `mandel-${w}x${h}.png`;
   const cycle = view.cycle !== null ? ` --cycle ${view.cycle}` : ` --cycle ${maxIter()}`;
@@ -309,6 +346,7 @@ function syncControls() {
 }
 
 function changed() {
+  $("problem").textContent = "";
   updateUrl();
   redraw();
 }
@@ -341,7 +379,7 @@ $("cycle").addEventListener("change", () => {
 $("size").addEventListener("change", showReadout);
 $("copy").addEventListener("click", async () => {
   try {
-    await navigator.clipboard.writeText(location.href);
+    await navigator.clipboard.writeText(location.origin + location.pathname + "?" + queryOfView());
     $("copy").textContent = "copied";
   } catch {
     $("copy").textContent = "copy failed";
@@ -411,7 +449,8 @@ canvas.addEventListener("dblclick", (e) => {
   zoomAbout(x, y, e.shiftKey ? 0.5 : 2);
 });
 window.addEventListener("keydown", (e) => {
-  if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
+  const typing = [HTMLInputElement, HTMLSelectElement, HTMLTextAreaElement];
+  if (typing.some((kind) => e.target instanceof kind)) return;
   const step = canvas.width / 8;
   const keys = {
     ArrowLeft: () => panBy(step, 0),

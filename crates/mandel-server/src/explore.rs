@@ -17,13 +17,17 @@ pub async fn page() -> impl IntoResponse {
     ([CACHE], Html(PAGE))
 }
 
+/// The script, told this build's version (which it puts in tile URLs).
+static VERSIONED_SCRIPT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| SCRIPT.replace("__MANDEL_VERSION__", env!("CARGO_PKG_VERSION")));
+
 pub async fn script() -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             CACHE,
         ],
-        SCRIPT,
+        VERSIONED_SCRIPT.as_str(),
     )
 }
 
@@ -47,5 +51,6 @@ mod tests {
             }
         }
         assert!(PAGE.contains("src=\"/explore.js\"") && PAGE.contains("href=\"/explore.css\""));
+        assert!(!VERSIONED_SCRIPT.contains("__MANDEL_VERSION__"));
     }
 }

@@ -59,6 +59,9 @@ impl TileRequest {
                 "level" => &mut level,
                 "x" => &mut x,
                 "y" => &mut y,
+                // The explorer's version, in the URL only so that browsers, which keep tiles
+                // for a year, ask again after an upgrade.
+                "v" => continue,
                 k if STYLE_KEYS.contains(&k) => {
                     style.push((key.as_str(), value.as_str()));
                     continue;
@@ -68,7 +71,7 @@ impl TileRequest {
                         key,
                         value,
                         "is not a parameter of /tile (level, x, y, max_iter, color, colormap, \
-                         cycle, offset, inside)",
+                         cycle, offset, inside, v)",
                     ));
                 }
             };
@@ -147,19 +150,19 @@ impl TileRequest {
         Ok(TileRequest { level, x, y, job })
     }
 
-    /// What identifies the tile's bytes: the job's canonical text.
+    /// What identifies the tile's bytes: this build's version and the job's canonical text
+    /// (the cache's key, so that an upgrade never serves an older build's tiles).
     pub fn key(&self) -> String {
-        self.job
-            .canonical()
-            .expect("a checked job has a canonical text")
+        let job = self.job.canonical();
+        let job = job.expect("a checked job has a canonical text");
+        format!("{} {job}", env!("CARGO_PKG_VERSION"))
     }
 
-    /// The tile's strong entity tag: a hash of its key and of this build's version (a tile's
-    /// bytes are fixed by both).
+    /// The tile's strong entity tag: a hash of its key.
     pub fn etag(&self) -> String {
         let mut hasher = std::hash::DefaultHasher::new();
         self.key().hash(&mut hasher);
-        format!("\"{:016x}-{}\"", hasher.finish(), env!("CARGO_PKG_VERSION"))
+        format!("\"{:016x}\"", hasher.finish())
     }
 }
 

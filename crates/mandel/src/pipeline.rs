@@ -67,10 +67,11 @@ impl<'a> Tracker<'a> {
 }
 
 impl Job {
-    /// Renders the job and writes it to `out` in its format. A PBM is streamed (bands
-    /// written as they finish, the grid never held, so its size is bounded by the disk);
-    /// every other format is encoded from the whole grid or picture. Nothing is written
-    /// before every value has been checked.
+    /// Renders the job and writes it to `out` in its format. A PBM is always streamed (bands
+    /// written as they finish, the grid never held, so its size is bounded by the disk); PNG,
+    /// PPM, PGM and npy are streamed row by row past `STREAM_ABOVE_SAMPLES` samples or as
+    /// [`Job::streaming`] says, and otherwise encoded from the whole grid or picture, as a
+    /// JPEG always is. Nothing is written before every value has been checked.
     pub fn run(&self, out: impl Write + Send) -> Result<Summary> {
         let plan = self.plan()?;
         if streams_rows(&plan, self.streaming) {

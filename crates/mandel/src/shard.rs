@@ -181,8 +181,12 @@ impl Header {
         })
     }
 
-    fn payload_bytes(&self) -> u64 {
-        self.shape.0 * self.shape.1 * self.values.bytes()
+    /// Bytes of samples the header announces (None: more than any file holds).
+    fn payload_bytes(&self) -> Option<u64> {
+        self.shape
+            .0
+            .checked_mul(self.shape.1)?
+            .checked_mul(self.values.bytes())
     }
 
     fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
@@ -421,9 +425,10 @@ impl ShardSet {
         parts.retain(|p| !p.header.rows.is_empty());
         parts.sort_by_key(|p| p.header.rows.start);
         check_coverage(&parts, job.height)?;
+        // Every file is read through, the empty ones too: none is taken unchecked.
         let (mut iterations, mut computed) = (0u64, 0u64);
-        for part in &parts {
-            let (i, c) = verify_checksum(part)?;
+        for path in paths {
+            let (i, c) = verify_checksum(&read_part(path.as_ref())?)?;
             iterations += i;
             computed += c;
         }
@@ -508,7 +513,10 @@ fn read_part(path: &Path) -> Result<Part> {
     let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let (header, data) =
         Header::read(&mut BufReader::new(file)).map_err(|reason| bad_part(path, reason))?;
-    let expected = data + header.payload_bytes() + TRAILER;
+    let expected = header
+        .payload_bytes()
+        .and_then(|n| n.checked_add(data + TRAILER))
+        .ok_or_else(|| bad_part(path, "has a corrupt header: its shape line is unreadable"))?;
     if len < expected {
         return Err(bad_part(
             path,
@@ -628,7 +636,8 @@ fn verify_checksum(part: &Part) -> Result<(u64, u64)> {
     let io = |e| Error::io(&part.path, e);
     let mut file = BufReader::with_capacity(1 << 20, File::open(&part.path).map_err(io)?);
     let mut crc = crc32fast::Hasher::new();
-    let body = part.data + part.header.payload_bytes() + 16;
+    // (The sizes were checked against the file's length when it was opened.)
+    let body = part.data + part.header.payload_bytes().unwrap_or(0) + 16;
     let mut left = body;
     while left > 0 {
         let chunk = file.fill_buf().map_err(io)?;
@@ -976,6 +985,13 @@ mod tests {
                 name(2)
             )
         );
+        let huge = dir.path().join("huge.shard");
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let header = text.split("\n\n").next().unwrap();
+        let shape = header.lines().find(|l| l.starts_with("shape ")).unwrap();
+        let header = header.replace(shape, "shape 18446744073709551615 2");
+        std::fs::write(&huge, format!("{header}\n\n")).unwrap();
+        assert!(refusal(std::slice::from_ref(&huge)).ends_with("its shape line is unreadable"));
         let png = dir.path().join("a.png");
         job(Format::Png).run(File::create(&png).unwrap()).unwrap();
         assert_eq!(
