@@ -180,15 +180,19 @@ async fn summary(State(state): State<AppState>) -> Result<Html<String>, ApiError
         .await
 }
 
+/// A request's query string as its pairs, decoded.
+fn query_pairs(query: Option<String>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
 async fn render(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
-    let req = RenderRequest::parse(&pairs, &state.inner.config.limits)?;
+    let req = RenderRequest::parse(&query_pairs(query), &state.inner.config.limits)?;
     let user_agent = headers
         .get(header::USER_AGENT)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
@@ -238,10 +242,7 @@ async fn tile(
     RawQuery(query): RawQuery,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect();
-    let req = TileRequest::parse(&pairs, &state.inner.config.limits)?;
+    let req = TileRequest::parse(&query_pairs(query), &state.inner.config.limits)?;
     let etag = req.etag();
     let cache_headers = [
         (header::ETAG, etag.clone()),

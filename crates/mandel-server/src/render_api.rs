@@ -29,14 +29,7 @@ impl RenderRequest {
         // Every value is checked before the limits: a request that is wrong is told so,
         // whatever its size.
         job.check()?;
-        if job.max_iter > limits.max_iter {
-            return Err(ApiError::OverLimit {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                field: "max_iter",
-                what: format!("max_iter {}", job.max_iter),
-                limit: limits.max_iter.into(),
-            });
-        }
+        check_max_iter(&job, limits)?;
         let ss = job.style.supersample;
         if job.samples().is_none_or(|n| n > limits.max_pixels) {
             // In u128, where no product of three u32s can wrap, so the message is exact.
@@ -75,6 +68,19 @@ impl RenderRequest {
     pub fn format(&self) -> Format {
         self.job.format
     }
+}
+
+/// Refuses (422) a job whose max-iter is over the server's limit.
+pub fn check_max_iter(job: &Job, limits: &Limits) -> Result<(), ApiError> {
+    if job.max_iter <= limits.max_iter {
+        return Ok(());
+    }
+    Err(ApiError::OverLimit {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        field: "max_iter",
+        what: format!("max_iter {}", job.max_iter),
+        limit: limits.max_iter.into(),
+    })
 }
 
 /// Who asked, for the log.

@@ -19,7 +19,6 @@ use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use mandel::{ColorMode, Format, Job, Pool};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -123,14 +122,7 @@ impl TileRequest {
                  colour counts or smooth values by a cycle",
             ));
         }
-        if job.max_iter > limits.max_iter {
-            return Err(ApiError::OverLimit {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                field: "max_iter",
-                what: format!("max_iter {}", job.max_iter),
-                limit: limits.max_iter.into(),
-            });
-        }
+        crate::render_api::check_max_iter(&job, limits)?;
         // Colours by the limit where no cycle is given: the same for every tile.
         job.style.cycle = job.style.cycle.or(Some(f64::from(job.max_iter)));
         job.width = TILE_SIZE;
@@ -314,6 +306,7 @@ impl TileCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     fn parse(q: &str) -> Result<TileRequest, ApiError> {
         let pairs: Vec<(String, String)> =
