@@ -451,6 +451,45 @@ pub(crate) fn deep_counter<'a>(
     .map_err(|Stopped| engine.stopped())
 }
 
+/// What computes the smooth values of a render's pixels: the deep counter (its reference
+/// orbit computed at the smooth colouring's radius) past doubles, else the kernels.
+pub(crate) struct SmoothFill<'a> {
+    counter: Option<DeepCounter<'a>>,
+    viewport: Viewport,
+    max_iter: u32,
+    stop: Stop<'a>,
+}
+
+impl<'a> SmoothFill<'a> {
+    pub fn new(params: &'a Params, engine: &'a Engine) -> Result<Self> {
+        let counter = match &params.deep {
+            Some(deep) => Some(deep_counter(deep, params, engine, true)?),
+            None => None,
+        };
+        Ok(SmoothFill {
+            counter,
+            viewport: params.viewport,
+            max_iter: params.max_iter,
+            stop: engine.stop(),
+        })
+    }
+
+    /// The smooth values of the pixels from the viewport's pixel `first` on (a [`FillFn`]).
+    pub fn fill(&self, first: u64, out: &mut [f64]) -> std::result::Result<u64, Stopped> {
+        match &self.counter {
+            Some(counter) => counter.smooth(first, self.stop, out),
+            None => {
+                mandel_kernel::smooth_span(&self.viewport, first, self.max_iter, self.stop, out)
+            }
+        }
+    }
+
+    /// The iterations that proven shortcuts skipped so far.
+    pub fn skipped(&self) -> u64 {
+        self.counter.as_ref().map_or(0, |c| c.skipped())
+    }
+}
+
 /// Which end of the grid [`render_in_order`] delivers first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RowOrder {

@@ -62,15 +62,8 @@ impl SampleRows for Computed<'_> {
                 skipped,
             });
         }
-        let counter = match &params.deep {
-            Some(deep) => Some(render::deep_counter(deep, params, engine, true)?),
-            None => None,
-        };
-        let (vp, max_iter, stop) = (params.viewport, params.max_iter, engine.stop());
-        let fill = |first: u64, out: &mut [f64]| match &counter {
-            Some(counter) => counter.smooth(first, stop, out),
-            None => mandel_kernel::smooth_span(&vp, first, max_iter, stop, out),
-        };
+        let smooth = render::SmoothFill::new(params, engine)?;
+        let fill = |first: u64, out: &mut [f64]| smooth.fill(first, out);
         let mut joiner = RowJoiner::new(width, order);
         let iterations = render::stream_in_order(params, engine, order, &fill, &mut |band| {
             on_samples(band.pixels());
@@ -78,7 +71,7 @@ impl SampleRows for Computed<'_> {
         })?;
         Ok(Work {
             iterations,
-            skipped: counter.as_ref().map_or(0, |c| c.skipped()),
+            skipped: smooth.skipped(),
         })
     }
 }

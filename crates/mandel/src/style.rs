@@ -287,25 +287,16 @@ fn held_samples(
     style: &Style,
     on_pixels: &(dyn Fn(u64) + Sync),
 ) -> Result<(stream::HeldSamples, Work)> {
-    let vp = params.viewport;
-    let max_iter = params.max_iter;
     if style.mode == ColorMode::Smooth {
         let mut values = memory::try_vec::<f64>("the smooth values", params.pixels())?;
         values.resize(params.pixels() as usize, 0.0);
-        let stop = engine.stop();
-        let counter = match &params.deep {
-            Some(deep) => Some(crate::render::deep_counter(deep, params, engine, true)?),
-            None => None,
-        };
-        let fill = |first: u64, out: &mut [f64]| match &counter {
-            Some(counter) => counter.smooth(first, stop, out),
-            None => mandel_kernel::smooth_span(&vp, first, max_iter, stop, out),
-        };
+        let smooth = crate::render::SmoothFill::new(params, engine)?;
+        let fill = |first: u64, out: &mut [f64]| smooth.fill(first, out);
         let on_band = |band: Band<f64>| on_pixels(band.pixels());
         let iterations = crate::render::fill_spans(params, engine, &mut values, &fill, &on_band)?;
         let work = Work {
             iterations,
-            skipped: counter.as_ref().map_or(0, |c| c.skipped()),
+            skipped: smooth.skipped(),
         };
         return Ok((stream::HeldSamples::Smooth(values), work));
     }
