@@ -399,7 +399,7 @@ impl ShardSet {
     /// intact (its checksum is verified, which reads it), all of one job, together holding
     /// each of its rows once. The error names the first part (or the rows) at fault.
     pub fn open<P: AsRef<Path>>(paths: &[P]) -> Result<ShardSet> {
-        let mut parts = paths
+        let parts = paths
             .iter()
             .map(|p| read_part(p.as_ref()))
             .collect::<Result<Vec<_>>>()?;
@@ -422,13 +422,14 @@ impl ShardSet {
             check_fits(&job, part)?;
         }
         let files = parts.len();
-        parts.retain(|p| !p.header.rows.is_empty());
+        let (mut parts, empty): (Vec<Part>, Vec<Part>) =
+            parts.into_iter().partition(|p| !p.header.rows.is_empty());
         parts.sort_by_key(|p| p.header.rows.start);
         check_coverage(&parts, job.height)?;
         // Every file is read through, the empty ones too: none is taken unchecked.
         let (mut iterations, mut computed) = (0u64, 0u64);
-        for path in paths {
-            let (i, c) = verify_checksum(&read_part(path.as_ref())?)?;
+        for part in parts.iter().chain(&empty) {
+            let (i, c) = verify_checksum(part)?;
             iterations += i;
             computed += c;
         }
@@ -985,6 +986,20 @@ mod tests {
                 name(2)
             )
         );
+        // An empty part (more shards than rows) is checked as well.
+        let many = tempfile::tempdir().unwrap();
+        let mut parts = write_shards(&job(Format::Npy), 100, many.path());
+        parts.sort();
+        let empty = parts
+            .iter()
+            .find(|p| read_part(p).unwrap().header.rows.is_empty())
+            .unwrap()
+            .clone();
+        let mut bytes_of_empty = std::fs::read(&empty).unwrap();
+        let at = bytes_of_empty.len() - 10;
+        bytes_of_empty[at] ^= 1;
+        std::fs::write(&empty, &bytes_of_empty).unwrap();
+        assert!(refusal(&parts).ends_with("is corrupt: its checksum does not match its contents"));
         let huge = dir.path().join("huge.shard");
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let header = text.split("\n\n").next().unwrap();
