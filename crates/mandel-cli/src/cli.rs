@@ -164,6 +164,10 @@ pub struct GridArgs {
     /// picture's aspect ratio [default: 1]. Any positive decimal: 1e1086 works.
     #[arg(long, allow_hyphen_values = true)]
     pub zoom: Option<String>,
+    /// Past double precision, perturb every pixel about the orbit of RE,IM rather than of
+    /// the centre (within 64 view widths of it): renders that share it share the orbit.
+    #[arg(long, allow_hyphen_values = true, value_name = "RE,IM")]
+    pub reference: Option<String>,
     /// Arithmetic: auto (the seed's doubles where they stay faithful, perturbation beyond),
     /// double, perturbation, or direct (every pixel in arbitrary precision: slow, exact).
     #[arg(long, default_value = "auto", value_parser = parse_precision)]
@@ -364,6 +368,7 @@ impl GridArgs {
             (Field::Ymax, &self.ymax),
             (Field::Center, &self.center),
             (Field::Zoom, &self.zoom),
+            (Field::Reference, &self.reference),
         ] {
             if let Some(text) = text {
                 view.set(field, text)?;

@@ -88,6 +88,16 @@ impl Skip {
 }
 
 impl BlaTable {
+    /// The bytes the table holds.
+    pub fn bytes(&self) -> usize {
+        fn count<T>(levels: &[Vec<T>]) -> usize {
+            levels.iter().map(Vec::len).sum()
+        }
+        count(&self.levels) * size_of::<(ComplexExp, ComplexExp)>()
+            + count(&self.radii) * size_of::<FloatExp>()
+            + (count(&self.radii_double) + self.open.len()) * size_of::<f64>()
+    }
+
     /// The maps of `orbit` for pixels at most `max_dc` from the reference.
     pub fn new(orbit: &ReferenceOrbit, max_dc: FloatExp) -> BlaTable {
         let last = orbit.len() - 1;

@@ -1,6 +1,6 @@
-//! Direct iteration of every pixel in arbitrary precision: `z <- z² + c` with `c` the centre
-//! plus the pixel's offset, all at the same precision. Slow (microseconds a step); the ground
-//! truth that perturbation is tested against.
+//! Direct iteration of every pixel in arbitrary precision: `z <- z² + c` with `c` the
+//! reference point plus the pixel's offset, all at the same precision. Slow (microseconds a
+//! step); the ground truth that perturbation is tested against.
 
 use mandel_kernel::{Meter, Stop, Stopped};
 

@@ -1,4 +1,5 @@
-//! Which point each pixel of a deep view samples, as an offset from the view's centre:
+//! Which point each pixel of a deep view samples, as an offset from the view's reference
+//! point (its centre, unless another was chosen):
 //! `x0 + col·dx`, `y0 + row·dy` in [`FloatExp`], the mapping `--center/--zoom` has at every
 //! depth (pixel (r, c) samples `re − w/2 + c·w/W`, `im − h/2 + r·h/H`).
 
@@ -59,6 +60,26 @@ impl Lattice {
         }
     }
 
+    /// The same pixels as offsets from another point: `(dx, dy)` is the centre less it.
+    pub fn shifted(&self, dx: FloatExp, dy: FloatExp) -> Lattice {
+        Lattice {
+            x0: self.x0 + dx,
+            y0: self.y0 + dy,
+            ..*self
+        }
+    }
+
+    /// The larger of the picture's width and height in the plane.
+    pub fn extent(&self) -> FloatExp {
+        let w = self.dx * FloatExp::from(f64::from(self.width));
+        let h = self.dy * FloatExp::from(f64::from(self.height));
+        if w.cmp_abs(h).is_ge() {
+            w.abs()
+        } else {
+            h.abs()
+        }
+    }
+
     /// Pixels per row.
     pub fn width(&self) -> u32 {
         self.width
@@ -106,8 +127,8 @@ impl Lattice {
         Ok(work)
     }
 
-    /// The largest distance of a pixel (or a sample within one) from the centre, or a little
-    /// more.
+    /// The largest distance of a pixel (or a sample within one) from the reference point, or
+    /// a little more.
     pub fn max_offset(&self) -> FloatExp {
         let far = |start: FloatExp, step: FloatExp, n: u32| {
             let end = start + FloatExp::from(f64::from(n)) * step;
@@ -124,7 +145,7 @@ impl Lattice {
         (x * x + y * y).sqrt()
     }
 
-    /// The offset of pixel `index` (row-major) from the centre.
+    /// The offset of pixel `index` (row-major) from the reference point.
     pub fn offset(&self, index: u64) -> (FloatExp, FloatExp) {
         let (row, col) = (index / u64::from(self.width), index % u64::from(self.width));
         (

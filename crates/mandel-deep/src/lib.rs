@@ -54,9 +54,11 @@ pub const COUNT_BAILOUT: f64 = 4.0;
 /// The squared escape radius for smooth colouring.
 pub const SMOOTH_BAILOUT: f64 = SMOOTH_RADIUS * SMOOTH_RADIUS;
 
-/// A view of the plane at any depth: its centre at `bits` precision and its pixels.
+/// A view of the plane at any depth: its reference point (the centre, unless another is
+/// chosen) at `bits` precision, and its pixels as offsets from that point.
 #[derive(Debug, Clone)]
 pub struct DeepView {
+    // The reference point: its texts, and its value at `bits`.
     re_text: String,
     im_text: String,
     re: Real,
@@ -74,7 +76,15 @@ pub enum DeepError {
     Im(String),
     /// The view needs this many bits, more than [`MAX_BITS`].
     TooDeep(usize),
+    /// The reference point given is further than [`MAX_REFERENCE_DISTANCE`] view widths
+    /// from the centre.
+    FarReference,
 }
+
+/// How far from a view's centre its reference point may be, in view widths (the larger of
+/// its width and height): far enough for a map's tiles to share one point among many, near
+/// enough that offsets from it keep a pixel's place to far below a pixel.
+pub const MAX_REFERENCE_DISTANCE: f64 = 64.0;
 
 impl DeepView {
     /// The view `view_width` × `view_height` (in the plane) centred on `re + im·i` (decimal
@@ -113,6 +123,26 @@ impl DeepView {
             .expect("the texts parsed once")
     }
 
+    /// The same pixels as offsets from `re + im·i` (decimal texts) instead of the centre:
+    /// the reference orbit is that point's, so that views sharing a point (the tiles of a
+    /// map) can share one orbit. The point must lie within [`MAX_REFERENCE_DISTANCE`] view
+    /// widths of the centre. The offset between the two is taken exactly where it has at
+    /// most 53 significant bits (as between points of a dyadic grid), else to a double's
+    /// precision.
+    pub fn with_reference(&self, re: &str, im: &str) -> Result<DeepView, DeepError> {
+        let point = DeepView::at_bits(re, im, self.lattice, self.bits)?;
+        let shift = |to: &Real, from: &Real| from.sub(to, self.bits).to_floatexp();
+        let (sx, sy) = (shift(&point.re, &self.re), shift(&point.im, &self.im));
+        let reach = self.lattice.extent() * FloatExp::from(MAX_REFERENCE_DISTANCE);
+        if sx.cmp_abs(reach).is_gt() || sy.cmp_abs(reach).is_gt() {
+            return Err(DeepError::FarReference);
+        }
+        Ok(DeepView {
+            lattice: self.lattice.shifted(sx, sy),
+            ..point
+        })
+    }
+
     /// The view sampled k × k times per pixel.
     pub fn supersampled(&self, k: u32) -> DeepView {
         DeepView {
@@ -131,7 +161,13 @@ impl DeepView {
         &self.lattice
     }
 
-    /// The reference orbit of the centre, to `max_iter` and `bailout` (|z|²).
+    /// The reference point's texts: the centre's unless [`DeepView::with_reference`] chose
+    /// another.
+    pub fn reference_point(&self) -> (&str, &str) {
+        (&self.re_text, &self.im_text)
+    }
+
+    /// The reference orbit of the reference point, to `max_iter` and `bailout` (|z|²).
     pub fn reference(
         &self,
         max_iter: u32,

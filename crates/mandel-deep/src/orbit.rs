@@ -1,6 +1,7 @@
-//! The reference orbit: `Z_{n+1} = Z_n² + C` from `Z_0 = 0` at the view's centre, computed once
-//! per image in arbitrary precision and kept as doubles and as [`FloatExp`]s (the latter for
-//! the pixels whose deltas are below a double's range, where `Z_n` can be as small).
+//! The reference orbit: `Z_{n+1} = Z_n² + C` from `Z_0 = 0` at the view's reference point,
+//! computed once per image (or per map, for its tiles) in arbitrary precision and kept as
+//! doubles and as [`FloatExp`]s (the latter for the pixels whose deltas are below a double's
+//! range, where `Z_n` can be as small).
 
 use mandel_kernel::{Stop, Stopped};
 
@@ -17,8 +18,8 @@ const POLL_EVERY: u32 = 256;
 /// delta held.
 const REFERENCE_BAILOUT: f64 = 65_536.0;
 
-/// `Z_0 ..= Z_N` of the centre, N being the first n with |Z_n| ≥ 256, or max-iter; each as
-/// the nearest doubles, the rest of its value in a second pair of doubles, and as
+/// `Z_0 ..= Z_N` of the reference point, N being the first n with |Z_n| ≥ 256, or max-iter;
+/// each as the nearest doubles, the rest of its value in a second pair of doubles, and as
 /// [`FloatExp`]s.
 #[derive(Debug, Clone)]
 pub struct ReferenceOrbit {
@@ -71,6 +72,11 @@ impl ReferenceOrbit {
         Ok(orbit)
     }
 
+    /// The bytes the orbit holds.
+    pub fn bytes(&self) -> usize {
+        self.len() * (2 * size_of::<(f64, f64)>() + size_of::<(FloatExp, FloatExp)>())
+    }
+
     /// Points stored: N + 1.
     pub fn len(&self) -> usize {
         self.z.len()
@@ -109,7 +115,8 @@ impl ReferenceOrbit {
         self.bailout
     }
 
-    /// Whether the centre itself escaped before max-iter (pixels then continue by rebasing).
+    /// Whether the reference point itself escaped before max-iter (pixels then continue by
+    /// rebasing).
     pub fn escaped(&self) -> bool {
         self.z.len() <= self.max_iter as usize
     }

@@ -123,7 +123,12 @@ fn agreement(
     max_iter: u32,
     step: usize,
 ) -> Agreement {
-    let view = view(re, im, zoom, size);
+    agreement_of(&view(re, im, zoom, size), max_iter, step)
+}
+
+/// Perturbation on every `step`-th pixel of `view` against direct iteration at the view's
+/// precision and 64 bits more.
+fn agreement_of(view: &DeepView, max_iter: u32, step: usize) -> Agreement {
     let finer = view.with_bits(view.bits() + 64);
     let orbit = view
         .reference(max_iter, COUNT_BAILOUT, Stop::never())
@@ -229,6 +234,48 @@ fn a_centre_whose_own_orbit_escapes_early_is_rebased_past() {
     // Pixels go on well past the reference's last point.
     assert!(a.distinct >= 10, "{a:?}");
     a.assert_close("spiral at 1e30, every pixel");
+}
+
+#[test]
+fn a_reference_point_off_the_centre_gives_the_same_counts() {
+    let v = view(SPIRAL.0, SPIRAL.1, "1e30", (32, 24));
+    // 2^-97, some 6e-30: about two view widths to the left, and exact in decimal.
+    let shift = Real::from_f64(2f64.powi(-97), 128);
+    let left = Real::parse(SPIRAL.0, 128).unwrap().sub(&shift, 128);
+    let moved = v.with_reference(&left.to_decimal(80), SPIRAL.1).unwrap();
+    assert_eq!(moved.reference_point().1, SPIRAL.1);
+    for i in [0, 31, 400, 767] {
+        let ((x, y), (mx, my)) = (v.lattice().offset(i), moved.lattice().offset(i));
+        assert_eq!((mx - FloatExp::from(2f64.powi(-97))).to_f64(), x.to_f64());
+        assert_eq!(my.to_f64(), y.to_f64());
+    }
+    let a = agreement_of(&moved, 4000, 1);
+    assert!(a.distinct >= 8, "{a:?}");
+    a.assert_close("spiral at 1e30 from a reference two widths away");
+    // And the counts are those of the view about its own centre, but where direct
+    // iteration itself is unsure of them.
+    let counts = |view: &DeepView| {
+        let orbit = view.reference(4000, COUNT_BAILOUT, Stop::never()).unwrap();
+        let bla = view.bla(&orbit);
+        let mut out = vec![0; 768];
+        let k = Kernel::best();
+        view.perturbed_span(&orbit, Some(&bla), k, 0, Stop::never(), &mut out)
+            .unwrap();
+        out
+    };
+    let (here, there) = (counts(&v), counts(&moved));
+    let same = here.iter().zip(&there).filter(|(a, b)| a == b).count();
+    assert!(here.len() - same <= a.unstable, "{same} of {}", here.len());
+    // A point a hundred view widths away is refused.
+    let far = Real::parse(SPIRAL.0, 128)
+        .unwrap()
+        .sub(&Real::from_f64(3.5e-28, 128), 128);
+    let far = v.with_reference(&far.to_decimal(40), SPIRAL.1);
+    assert_eq!(far.unwrap_err(), DeepError::FarReference);
+    assert_eq!(
+        v.with_reference("1x", "0").unwrap_err(),
+        DeepError::Re("1x".into())
+    );
 }
 
 #[test]

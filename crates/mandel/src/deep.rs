@@ -5,6 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use mandel_deep::{
@@ -13,6 +14,7 @@ use mandel_deep::{
 use mandel_kernel::{Kernel, Shortcuts, Stop, Stopped};
 
 use crate::error::{Error, Field, Result};
+use crate::orbits::OrbitCache;
 use crate::tuning::DOUBLE_MIN_WIDTH;
 use crate::view::View;
 
@@ -103,11 +105,12 @@ impl DeepParams {
 }
 
 /// The counter of one render's pixels: the reference orbit, and the linear maps along it
-/// that pixels skip by, computed once for every thread when perturbing.
+/// that pixels skip by, computed once for every thread when perturbing (or taken from a
+/// cache that other renders share).
 pub(crate) struct DeepCounter<'a> {
     params: &'a DeepParams,
-    orbit: Option<ReferenceOrbit>,
-    bla: Option<BlaTable>,
+    orbit: Option<Arc<ReferenceOrbit>>,
+    bla: Option<Arc<BlaTable>>,
     kernel: Kernel,
     max_iter: u32,
     skipped: AtomicU64,
@@ -117,13 +120,14 @@ impl<'a> DeepCounter<'a> {
     /// Prepares the counting of `params` to `max_iter`, escaping at |z| ≥ 2 (`smooth`:
     /// at the smooth colouring's radius); with `shortcuts` on, pixels skip along the
     /// reference by linear approximation wherever the term it drops is below
-    /// [`mandel_deep::EPSILON`] of their delta; pixels step in `kernel`'s lanes.
+    /// [`mandel_deep::EPSILON`] of their delta; pixels step in `kernel`'s lanes. The orbit
+    /// and the maps come from `cache` where it holds them, and are left there.
     pub fn new(
         params: &'a DeepParams,
         max_iter: u32,
         smooth: bool,
-        shortcuts: Shortcuts,
-        kernel: Kernel,
+        (shortcuts, kernel): (Shortcuts, Kernel),
+        cache: Option<&OrbitCache>,
         stop: Stop,
     ) -> std::result::Result<Self, Stopped> {
         let bailout = if smooth {
@@ -131,14 +135,17 @@ impl<'a> DeepCounter<'a> {
         } else {
             COUNT_BAILOUT
         };
-        let orbit = if params.direct && !smooth {
-            None
-        } else {
-            Some(params.view.reference(max_iter, bailout, stop)?)
+        let view = &params.view;
+        let orbit = match cache {
+            _ if params.direct && !smooth => None,
+            Some(cache) => Some(cache.orbit(view, max_iter, bailout, stop)?),
+            None => Some(Arc::new(view.reference(max_iter, bailout, stop)?)),
         };
-        let bla = match &orbit {
-            Some(orbit) if shortcuts == Shortcuts::On => Some(params.view.bla(orbit)),
-            _ => None,
+        let bla = match (&orbit, cache) {
+            (Some(_), _) if shortcuts == Shortcuts::Off => None,
+            (Some(orbit), Some(cache)) => Some(cache.table(view, orbit, max_iter, bailout)),
+            (Some(orbit), None) => Some(Arc::new(view.bla(orbit))),
+            (None, _) => None,
         };
         Ok(DeepCounter {
             params,
@@ -171,7 +178,7 @@ impl<'a> DeepCounter<'a> {
     ) -> std::result::Result<u64, Stopped> {
         match &self.orbit {
             Some(orbit) if !self.params.direct => {
-                let bla = self.bla.as_ref();
+                let bla = self.bla.as_deref();
                 let work =
                     self.params
                         .view
@@ -195,7 +202,7 @@ impl<'a> DeepCounter<'a> {
         out: &mut [f64],
     ) -> std::result::Result<u64, Stopped> {
         let orbit = self.orbit.as_ref().expect("a smooth counter has its orbit");
-        let bla = self.bla.as_ref();
+        let bla = self.bla.as_deref();
         let work =
             self.params
                 .view

@@ -139,6 +139,8 @@ pub enum Field {
     Center,
     /// The view's magnification.
     Zoom,
+    /// The point whose orbit deep pixels are perturbed about (the centre by default).
+    Reference,
     /// The arithmetic: doubles, perturbation or direct.
     Precision,
     /// The view as a whole (a combination of its parameters).
@@ -177,7 +179,7 @@ pub enum Field {
 
 impl Field {
     /// Every field.
-    pub const ALL: [Field; 26] = [
+    pub const ALL: [Field; 27] = [
         Field::Width,
         Field::Height,
         Field::MaxIter,
@@ -187,6 +189,7 @@ impl Field {
         Field::Ymax,
         Field::Center,
         Field::Zoom,
+        Field::Reference,
         Field::Precision,
         Field::View,
         Field::Rows,
@@ -218,6 +221,7 @@ impl Field {
             Field::Ymax => "ymax",
             Field::Center => "center",
             Field::Zoom => "zoom",
+            Field::Reference => "reference",
             Field::Precision => "precision",
             Field::View => "view",
             Field::Rows => "rows",

@@ -13,6 +13,7 @@ use crate::cancel::Cancel;
 use crate::color::Colormap;
 use crate::deep::{DeepParams, Precision};
 use crate::error::{Error, Field, Result};
+use crate::orbits::OrbitCache;
 use crate::output::{self, Format};
 use crate::render::{Engine, Params, Pool};
 use crate::style::{self, ColorMode, Style};
@@ -79,6 +80,10 @@ pub struct Job {
     pub cancel: Option<Cancel>,
     /// Hears of progress, if set.
     pub progress: Option<ProgressFn>,
+    /// Past double precision, where the reference orbit and its linear maps are looked for
+    /// and left, to be shared with other renders of the same reference point (the tiles of
+    /// a map); `None`: computed for this render alone.
+    pub orbits: Option<OrbitCache>,
 }
 
 impl Default for Job {
@@ -101,6 +106,7 @@ impl Default for Job {
             deadline: None,
             cancel: None,
             progress: None,
+            orbits: None,
         }
     }
 }
@@ -122,6 +128,7 @@ impl fmt::Debug for Job {
             .field("streaming", &self.streaming)
             .field("deadline", &self.deadline)
             .field("cancel", &self.cancel)
+            .field("orbits", &self.orbits)
             .finish_non_exhaustive()
     }
 }
@@ -183,7 +190,7 @@ impl std::str::FromStr for Streaming {
 
 /// The keys [`Job::set`] takes besides `format`, in the canonical text's order (the view's
 /// are passed on to [`View::set`]).
-const KEYS: [Field; 17] = [
+const KEYS: [Field; 18] = [
     Field::Width,
     Field::Height,
     Field::MaxIter,
@@ -193,6 +200,7 @@ const KEYS: [Field; 17] = [
     Field::Ymax,
     Field::Center,
     Field::Zoom,
+    Field::Reference,
     Field::Precision,
     Field::Rows,
     Field::Color,
@@ -213,7 +221,8 @@ pub(crate) struct Plan {
 
 impl Job {
     /// Sets one parameter from text, as the canonical form spells it: `width`, `height`,
-    /// `max_iter`, the view's (`xmin`, `xmax`, `ymin`, `ymax`, `center`, `zoom`), `rows`
+    /// `max_iter`, the view's (`xmin`, `xmax`, `ymin`, `ymax`, `center`, `zoom`,
+    /// `reference`), `rows`
     /// (`START..END`), `color`, `colormap`, `cycle`, `offset`, `inside`, `supersample`,
     /// `format`. Values are range-checked later, by [`Job::run`] and the other entry points.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
@@ -497,6 +506,7 @@ impl Job {
             shortcuts: self.shortcuts,
             deadline: self.deadline,
             cancel: self.cancel.clone().unwrap_or_default(),
+            orbits: self.orbits.clone(),
         };
         engine.check_kernel()?;
         Ok(Plan {
@@ -622,6 +632,9 @@ mod tests {
             ("center=0,0x1", "center"),
             ("center=0,0&zoom=1e1000&precision=double", "zoom"),
             ("center=1,0&zoom=1e17&precision=double", "xmin"),
+            ("reference=0;1", "reference"),
+            ("reference=0,i", "reference"),
+            ("center=0,1&zoom=1e40&reference=0.00001,1", "reference"),
         ] {
             let err = parse(q).and_then(|job| job.plan().map(|_| ())).unwrap_err();
             match &err {
@@ -630,6 +643,12 @@ mod tests {
             }
             assert!(err.to_string().starts_with(field), "{q}: {err}");
         }
+        // Within reach, a reference is kept, every digit, and reads back.
+        let q = "center=0,1&zoom=1e40&reference=0.000000000000000000000000000000000000000001,1";
+        let text = parse(q).unwrap().canonical().unwrap();
+        let kept = format!("&reference={}%2C1&", &q[q.len() - 46..q.len() - 2]);
+        assert!(text.contains(&kept), "{text}");
+        assert_eq!(parse(&text).unwrap().canonical().unwrap(), text);
         let err = parse("widht=3").unwrap_err();
         assert!(
             matches!(&err, Error::UnknownParameter { name, .. } if name == "widht"),

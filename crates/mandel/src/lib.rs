@@ -40,6 +40,7 @@ mod grid;
 mod job;
 mod kfr;
 mod memory;
+mod orbits;
 mod output;
 mod pipeline;
 mod process_pool;
@@ -60,6 +61,7 @@ pub use kfr::KfLocation;
 pub use mandel_kernel::{
     Bounds, KERNEL_ENV, Kernel, SEED_BOUNDS, Shortcuts, Viewport, escape_time,
 };
+pub use orbits::OrbitCache;
 pub use output::{AtomicFile, Format};
 pub use pipeline::Summary;
 pub use process_pool::{WorkerCommand, kill_all_workers, run_worker};

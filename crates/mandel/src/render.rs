@@ -16,6 +16,7 @@ use crate::cancel::Cancel;
 use crate::deep::{DeepCounter, DeepParams};
 use crate::error::{Error, Field, Result};
 use crate::grid::Grid;
+use crate::orbits::OrbitCache;
 use crate::process_pool::{self, WorkerCommand};
 use crate::tuning::{AHEAD_PER_THREAD, PIXELS_PER_TASK, SMALL_RENDER, WIDE_ROW};
 
@@ -132,6 +133,8 @@ pub(crate) struct Engine {
     /// The kernels poll both every [`mandel_kernel::POLL_STEPS`] iterations or so, and the
     /// process pool's parent every `STOP_POLL`, so a render stops within a millisecond or two.
     pub cancel: Cancel,
+    /// Where deep renders find and leave their reference orbits, if anywhere.
+    pub orbits: Option<OrbitCache>,
 }
 
 impl Engine {
@@ -143,6 +146,7 @@ impl Engine {
             shortcuts: Shortcuts::On,
             deadline: None,
             cancel: Cancel::new(),
+            orbits: None,
         }
     }
 
@@ -444,8 +448,8 @@ pub(crate) fn deep_counter<'a>(
         deep,
         params.max_iter,
         smooth,
-        engine.shortcuts,
-        engine.kernel,
+        (engine.shortcuts, engine.kernel),
+        engine.orbits.as_ref(),
         engine.stop(),
     )
     .map_err(|Stopped| engine.stopped())

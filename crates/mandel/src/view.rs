@@ -19,9 +19,11 @@ pub struct View {
     edges: [Option<f64>; 4],
     center: Option<Center>,
     zoom: Option<Zoom>,
+    /// The point deep pixels are perturbed about, if not the centre.
+    reference: Option<Center>,
 }
 
-/// A centre as given: its two decimal texts, and the nearest doubles.
+/// A point as given: its two decimal texts, and the nearest doubles.
 #[derive(Debug, Clone, PartialEq)]
 struct Center {
     re: String,
@@ -78,27 +80,16 @@ impl View {
     }
 
     /// Sets one parameter from its text: `xmin`, `xmax`, `ymin`, `ymax` (numbers), `center`
-    /// (`RE,IM`, decimals of any length) or `zoom` (a decimal of any size: `4.0E533`). Mixing
-    /// edges with a centre or zoom is refused when the view is resolved
-    /// ([`View::viewport`]), naming the first edge given.
+    /// (`RE,IM`, decimals of any length), `zoom` (a decimal of any size: `4.0E533`) or
+    /// `reference` (`RE,IM`: the point whose orbit a deep view's pixels are perturbed about,
+    /// the centre by default; within [`mandel_deep::MAX_REFERENCE_DISTANCE`] view widths of
+    /// it; doubles ignore it). Mixing edges with a centre or zoom is refused when the view is
+    /// resolved ([`View::viewport`]), naming the first edge given.
     pub fn set(&mut self, field: Field, text: &str) -> Result<()> {
         let text = text.trim();
         match field {
-            Field::Center => {
-                let (re, im) = text.split_once(',').ok_or_else(|| {
-                    Error::invalid(
-                        field,
-                        text,
-                        "is not RE,IM (two numbers separated by a comma)",
-                    )
-                })?;
-                let (re, im) = (re.trim(), im.trim());
-                self.center = Some(Center {
-                    value: (number(field, re)?, number(field, im)?),
-                    re: re.to_string(),
-                    im: im.to_string(),
-                });
-            }
+            Field::Center => self.center = Some(point(field, text)?),
+            Field::Reference => self.reference = Some(point(field, text)?),
             Field::Zoom => {
                 let wide = Real::parse(text, 128)
                     .map_err(|_| Error::invalid(field, text, "is not a number"))?
@@ -159,7 +150,7 @@ impl View {
         if let Ok(viewport) = self.viewport(width, height) {
             return Ok(viewport.bounds());
         }
-        let deep = self.deep(width, height)?;
+        let deep = self.deep_about_centre(width, height)?;
         let (re, im) = self.finite_center()?;
         let (x0, y0) = deep.lattice().offset(0);
         let (x1, y1) = (x0.to_f64(), y0.to_f64());
@@ -171,9 +162,20 @@ impl View {
         })
     }
 
-    /// The view at `width` x `height` for the deep renderer: its centre at the precision its
-    /// pixels need. Checks every value; the error names the first bad one.
+    /// The view at `width` x `height` for the deep renderer: its reference point (the centre,
+    /// unless given) at the precision its pixels need. Checks every value; the error names
+    /// the first bad one.
     pub fn deep(&self, width: u32, height: u32) -> Result<DeepView> {
+        let deep = self.deep_about_centre(width, height)?;
+        let Some(point) = &self.reference else {
+            return Ok(deep);
+        };
+        deep.with_reference(&point.re, &point.im)
+            .map_err(|e| self.deep_error(e, Field::Reference))
+    }
+
+    /// [`View::deep`] with the centre as its reference point.
+    fn deep_about_centre(&self, width: u32, height: u32) -> Result<DeepView> {
         let (re, im, view_width, view_height) = if self.is_centered() {
             self.check_no_edges()?;
             self.finite_center()?;
@@ -192,10 +194,14 @@ impl View {
             let (w, h) = (b.xmax - b.xmin, b.ymax - b.ymin);
             (format!("{re:?}"), format!("{im:?}"), w.into(), h.into())
         };
-        DeepView::new(&re, &im, view_width, view_height, width, height).map_err(|e| match e {
-            DeepError::Re(t) | DeepError::Im(t) => {
-                Error::invalid(Field::Center, t, "is not a number")
-            }
+        DeepView::new(&re, &im, view_width, view_height, width, height)
+            .map_err(|e| self.deep_error(e, Field::Center))
+    }
+
+    /// A deep view's error in the view's terms; `point` is the field whose texts were read.
+    fn deep_error(&self, e: DeepError, point: Field) -> Error {
+        match e {
+            DeepError::Re(t) | DeepError::Im(t) => Error::invalid(point, t, "is not a number"),
             DeepError::TooDeep(bits) => Error::invalid(
                 Field::Zoom,
                 self.zoom.as_ref().map_or("1", |z| z.text.as_str()),
@@ -205,7 +211,21 @@ impl View {
                     mandel_deep::MAX_BITS
                 ),
             ),
-        })
+            DeepError::FarReference => {
+                let text = self
+                    .reference
+                    .as_ref()
+                    .map_or(String::new(), |p| format!("{},{}", p.re, p.im));
+                Error::invalid(
+                    Field::Reference,
+                    text,
+                    format!(
+                        "is more than {} view widths from the centre",
+                        mandel_deep::MAX_REFERENCE_DISTANCE
+                    ),
+                )
+            }
+        }
     }
 
     /// The distance between neighbouring pixels at `width` (as a multiple of a power of two
@@ -239,6 +259,7 @@ impl View {
         height: u32,
         every_digit: bool,
     ) -> Result<Vec<(Field, String)>> {
+        let mut pairs = Vec::new();
         if self.is_centered() {
             let (center, zoom) = if every_digit {
                 let (re, im) = self.center_texts();
@@ -252,15 +273,20 @@ impl View {
                 let zoom = self.zoom_value()?.to_f64();
                 (format!("{re:?},{im:?}"), format!("{zoom:?}"))
             };
-            Ok(vec![(Field::Center, center), (Field::Zoom, zoom)])
+            pairs.extend([(Field::Center, center), (Field::Zoom, zoom)]);
         } else {
             let b = self.viewport(width, height)?.bounds();
-            Ok(EDGES
-                .into_iter()
-                .zip([b.xmin, b.xmax, b.ymin, b.ymax])
-                .map(|(f, v)| (f, format!("{v:?}")))
-                .collect())
+            pairs.extend(
+                EDGES
+                    .into_iter()
+                    .zip([b.xmin, b.xmax, b.ymin, b.ymax])
+                    .map(|(f, v)| (f, format!("{v:?}"))),
+            );
         }
+        if let Some(point) = &self.reference {
+            pairs.push((Field::Reference, format!("{},{}", point.re, point.im)));
+        }
+        Ok(pairs)
     }
 
     fn check_no_edges(&self) -> Result<()> {
@@ -361,6 +387,23 @@ fn from_center_zoom(re: f64, im: f64, zoom: f64, width: u32, height: u32) -> Res
         xmax: re + view_width / 2.0,
         ymin: im - view_height / 2.0,
         ymax: im + view_height / 2.0,
+    })
+}
+
+/// A point given as `RE,IM` (decimals of any length).
+fn point(field: Field, text: &str) -> Result<Center> {
+    let (re, im) = text.split_once(',').ok_or_else(|| {
+        Error::invalid(
+            field,
+            text,
+            "is not RE,IM (two numbers separated by a comma)",
+        )
+    })?;
+    let (re, im) = (re.trim(), im.trim());
+    Ok(Center {
+        value: (number(field, re)?, number(field, im)?),
+        re: re.to_string(),
+        im: im.to_string(),
     })
 }
 
