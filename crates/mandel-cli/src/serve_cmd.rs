@@ -18,6 +18,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
             .tile_cache
             .unwrap_or_else(|| mandel_server::config::default_tile_cache(&args.db)),
         tile_cache_bytes: args.tile_cache_mb.saturating_mul(1 << 20),
+        orbit_cache_bytes: usize::try_from(args.orbit_cache_mb.saturating_mul(1 << 20))
+            .unwrap_or(usize::MAX),
         db: args.db,
         limits: Limits {
             max_pixels: args.max_pixels,

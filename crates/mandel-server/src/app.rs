@@ -12,6 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use mandel::OrbitCache;
 use serde::Serialize;
 
 use crate::config::Config;
@@ -42,6 +43,8 @@ struct Inner {
     tiles: Mutex<Option<TileCache>>,
     board: Arc<Scoreboard>,
     config: Arc<Config>,
+    /// The process's reference orbits, for deep renders and tiles.
+    orbits: OrbitCache,
     client: SocketAddr,
     /// Requests seen on this connection, to close it after `keep_alive_requests`.
     requests: AtomicU32,
@@ -52,6 +55,7 @@ impl AppState {
         log: Arc<dyn RenderLog>,
         board: Arc<Scoreboard>,
         config: Arc<Config>,
+        orbits: OrbitCache,
         client: SocketAddr,
     ) -> Self {
         AppState {
@@ -61,6 +65,7 @@ impl AppState {
                 tiles: Mutex::new(None),
                 board,
                 config,
+                orbits,
                 client,
                 requests: AtomicU32::new(0),
             }),
@@ -211,6 +216,10 @@ async fn render(
     let done = state
         .blocking(move |inner| {
             let (log, board, limits) = (&*inner.log, &inner.board, &inner.config.limits);
+            // Deep renders of one reference point share its orbit (re-renders at other
+            // sizes or colours, and the tiles).
+            let mut req = req;
+            req.job.orbits = Some(inner.orbits.clone());
             render_api::run(&req, &who, log, board, limits, cancel)
         })
         .await?;
@@ -272,7 +281,8 @@ async fn tile(
                 inner.board.tiles_cached.fetch_add(1, Relaxed);
                 return Ok((body, "cache"));
             }
-            let body = tiles::render(&req, &inner.board, &inner.config.limits, cancel)?;
+            let limits = &inner.config.limits;
+            let body = tiles::render(&req, &inner.board, limits, cancel, &inner.orbits)?;
             inner.board.tiles_rendered.fetch_add(1, Relaxed);
             if let Err(e) = AppState::with_tiles(inner, |c| c.put(&key, &body)) {
                 tracing::warn!("{e}");
@@ -405,6 +415,7 @@ mod tests {
 
     use super::*;
     use crate::config::Limits;
+    use num_bigint::BigInt;
 
     struct Harness {
         state: AppState,
@@ -421,7 +432,8 @@ mod tests {
         let board = Arc::new(Scoreboard::private(config.max_workers).unwrap());
         let client = "127.0.0.1:4000".parse().unwrap();
         let log = crate::log::LogWriter::start(Db::open(&path).unwrap()).unwrap();
-        let state = AppState::new(Arc::new(log), board, Arc::new(config), client);
+        let orbits = OrbitCache::new(config.orbit_cache_bytes);
+        let state = AppState::new(Arc::new(log), board, Arc::new(config), orbits, client);
         Harness { state, _dir: dir }
     }
 
@@ -490,6 +502,56 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn deep_tiles_are_one_render_cut_up_by_the_perturbation_criterion() {
+        let h = harness(Limits::default());
+        // Level 100 (a zoom of 7·2^97, about 1.1e30): the four tiles that meet at c = i, in
+        // four families (four reference points), against one render about i.
+        let style = "max_iter=3000&colormap=twilight&color=counts&cycle=40";
+        let zoom = BigInt::from(7) << 96;
+        let (status, whole, _) = h
+            .get(&format!(
+                "/render?center=0,1&zoom={zoom}&width=512&height=512&{style}"
+            ))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&whole)
+        );
+        let (whole, _) = pixels(&whole);
+        let one: BigInt = BigInt::from(1) << 98;
+        let (mut equal, mut colours) = (0, std::collections::HashSet::new());
+        for (x, left) in [(-1, 0), (0, 256)] {
+            for (y, top) in [(one.clone(), 0), (&one - 1, 256)] {
+                let (status, tile, _) =
+                    h.get(&format!("/tile?level=100&x={x}&y={y}&{style}")).await;
+                assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&tile));
+                let (tile, _) = pixels(&tile);
+                for row in 0..256 {
+                    for col in 0..256 {
+                        let at = ((top + row) * 512 + left + col) * 3;
+                        let here = &tile[(row * 256 + col) * 3..][..3];
+                        equal += usize::from(here == &whole[at..at + 3]);
+                        colours.insert(here.to_vec());
+                    }
+                }
+            }
+        }
+        // Real structure, not blocks: the spiral's counts take many colours.
+        assert!(colours.len() >= 30, "{} colours", colours.len());
+        assert!(equal * 1000 >= 999 * 512 * 512, "{equal} of {}", 512 * 512);
+        // A fifth tile of one of those families perturbs about the orbit already held: only
+        // its table (its pixels' reach from the point) is new.
+        let held = h.state.inner.orbits.size().0;
+        let (status, _, _) = h
+            .get(&format!("/tile?level=100&x=-2&y={one}&{style}"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(h.state.inner.orbits.size().0, held + 1);
+    }
+
+    #[tokio::test]
     async fn a_tile_is_rendered_once_then_served_from_the_cache_or_not_at_all() {
         let h = harness(Limits::default());
         let uri = "/tile?level=1&x=-1&y=0&max_iter=200";
@@ -508,6 +570,7 @@ mod tests {
                 h.state.inner.log.clone(),
                 h.state.inner.board.clone(),
                 h.state.inner.config.clone(),
+                OrbitCache::new(0),
                 "127.0.0.1:4001".parse().unwrap(),
             ),
             _dir: tempfile::tempdir().unwrap(),

@@ -23,6 +23,8 @@ pub async fn run(
     let cap = config.max_workers;
     let slots = Arc::new(Semaphore::new(cap as usize));
     let (stop, _) = watch::channel(false);
+    // One process: every connection shares its orbits.
+    let orbits = mandel::OrbitCache::new(config.orbit_cache_bytes);
     tokio::pin!(shutdown);
     loop {
         // A slot first, then accept: at the cap, connections wait in the backlog.
@@ -52,11 +54,12 @@ pub async fn run(
         board.connections_accepted.fetch_add(1, Relaxed);
         board.workers_busy.fetch_add(1, Relaxed);
         let (config, board, mut stop) = (config.clone(), board.clone(), stop.subscribe());
+        let orbits = orbits.clone();
         let log: Arc<dyn RenderLog> = Arc::new(log.clone());
         tokio::spawn(async move {
             let _slot = slot;
             let (header, write) = (config.header_timeout, config.write_timeout);
-            let state = AppState::new(log, board.clone(), config, client);
+            let state = AppState::new(log, board.clone(), config, orbits, client);
             let stopped = async move {
                 let _ = stop.wait_for(|&stopped| stopped).await;
             };

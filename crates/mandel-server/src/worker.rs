@@ -49,7 +49,10 @@ pub fn main(board_fd: i32, config_json: &str) -> Result<(), ServeError> {
     let render_timeout = config.limits.render_timeout;
     runtime.block_on(async move {
         let (header_timeout, write_timeout) = (config.header_timeout, config.write_timeout);
-        let state = AppState::new(Arc::new(log), Arc::new(board), Arc::new(config), client);
+        // This process serves one connection: its orbits are that connection's.
+        let orbits = mandel::OrbitCache::new(config.orbit_cache_bytes);
+        let (log, board, config) = (Arc::new(log), Arc::new(board), Arc::new(config));
+        let state = AppState::new(log, board, config, orbits, client);
         let stream = tokio::net::TcpStream::from_std(socket)?;
         let shutdown = crate::shutdown_signal()?;
         crate::connection::serve(stream, app(state), header_timeout, write_timeout, shutdown).await;
