@@ -120,3 +120,43 @@ def test_a_second_visit_is_served_from_the_tile_cache(server, browser):
     assert tiles
     assert metric(server, "mandel_tiles_total", 'source="render"') == rendered
     assert metric(server, "mandel_tiles_total", 'source="cache"') == cached + len(tiles)
+
+
+def test_a_view_at_zoom_1e30_shows_the_structure_of_one_render(server, browser):
+    # Zoom 0.7·2^100 (about 8.9e29) makes a 1280-pixel window 2^-108 a pixel, level 102's
+    # tiles drawn one to one, about c = i, a corner of tiles at every level: the tip of a
+    # filament (a Misiurewicz point). Every tile is perturbed about a reference of its own family's;
+    # the render about the centre: they may differ at a pixel that direct iteration itself
+    # cannot settle.
+    zoom = str(7 * 2**100 // 10) + ".2"
+    style = "max_iter=3000&colormap=twilight&color=smooth&cycle=64"
+    page, _ = open_explorer(browser, f"{server}/explore?re=0&im=1&zoom={zoom}&{style}")
+    assert params(page)["zoom"] == "8.8735542e29"
+    render = f"/render?center=0,1&zoom={zoom}&width=1280&height=800&{style}"
+    found = page.evaluate("""async (src) => {
+        const img = new Image();
+        img.src = src;
+        await img.decode();
+        const off = new OffscreenCanvas(img.width, img.height);
+        const octx = off.getContext('2d');
+        octx.drawImage(img, 0, 0);
+        const want = octx.getImageData(0, 0, img.width, img.height).data;
+        const c = document.getElementById('map');
+        const got = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        if (got.length !== want.length) return null;
+        let differing = 0, changes = 0;
+        const colours = new Set();
+        for (let i = 0; i < got.length; i += 4) {
+            if (got[i] !== want[i] || got[i + 1] !== want[i + 1] || got[i + 2] !== want[i + 2]) differing++;
+            if (got[i] !== got[i + 4] || got[i + 1] !== got[i + 5]) changes++;
+            colours.add(got[i] << 16 | got[i + 1] << 8 | got[i + 2]);
+        }
+        return { differing, changes, colours: colours.size, pixels: got.length / 4 };
+    }""", render)
+    assert found is not None, "the map and the render differ in size"
+    # Structure, not blocks: in doubles the whole window is within one unit of i's last
+    # place, a single colour; here the smooth colours change from pixel to pixel along the
+    # filaments and across the glow about them.
+    assert found["colours"] >= 200, found
+    assert found["changes"] > 0.05 * found["pixels"], found
+    assert found["differing"] <= 0.001 * found["pixels"], found

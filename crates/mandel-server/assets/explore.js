@@ -4,21 +4,101 @@
 "use strict";
 
 const TILE = 256; // pixels along a tile's side
-const MAX_LEVEL = 40; // the server's deepest tile level
-const BASE = 4; // the side of a level-0 tile in the plane: level L's is 4 / 2^L
+const MAX_LEVEL = 10000; // the server's deepest tile level
+const BASE_LOG2 = 2; // a level-0 tile's side in the plane is 4 = 2^2: level L's is 2^(2 - L)
 const VIEW_WIDTH = 3.5; // at zoom 1 the window is 3.5 wide, as `mandel render --zoom`
-const MIN_ZOOM = 0.25;
+const MIN_ZOOM_LOG2 = -2; // zoom 1/4
 const ANCESTORS = 8; // levels up to look for a tile to stand in, scaled, for a missing one
 const KEEP_TILES = 400; // decoded tiles kept for reuse
 const RETRY_MS = 2000; // before a tile that failed is asked for again
 const PREVIEW_UP = 3; // levels up of the coarse tile asked for where nothing can stand in
+// The server's highest max-iter (put in by the server).
+const MAX_ITER = Number("__MANDEL_MAX_ITER__") || 1e6;
+
+// Coordinates in the plane are fixed-point BigInts: a value v is held as round(v·2^P), fine
+// enough for the pixels of the deepest level, exact for every tile edge. Doubles would lose
+// the view's centre past a zoom of about 10^15.
+const P = MAX_LEVEL + 64;
+const ONE = 1n << BigInt(P);
 
 const canvas = document.getElementById("map");
 const ctx = canvas.getContext("2d");
 const $ = (id) => document.getElementById(id);
 
-const DEFAULTS = { re: -0.75, im: 0, zoom: 1, maxIter: null, colormap: "classic", color: "smooth", cycle: 64 };
+// zoomLog2: log2 of the zoom, which can be far beyond a double's range.
+const DEFAULTS = {
+  re: parseFixed("-0.75"),
+  im: 0n,
+  zoomLog2: 0,
+  maxIter: null,
+  colormap: "classic",
+  color: "smooth",
+  cycle: 64,
+};
 let view = { ...DEFAULTS };
+
+// ---- Numbers ----------------------------------------------------------------------------
+
+/** The fixed-point value of a decimal text (`-0.75`, `1.5e-30`, any number of digits), or
+ * undefined if it is not one, or not within |v| < 8. */
+function parseFixed(text) {
+  const m = /^\s*([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/.exec(text ?? "");
+  if (!m || (m[2] + (m[3] ?? "")).length === 0) return undefined;
+  const fraction = m[3] ?? "";
+  const exponent = Number(m[4] ?? 0) - fraction.length;
+  if (Math.abs(exponent) > 4 * P) return undefined;
+  let n = BigInt(m[2] + fraction) * ONE;
+  n = exponent >= 0 ? n * 10n ** BigInt(exponent) : roundDiv(n, 10n ** BigInt(-exponent));
+  if ((n < 0n ? -n : n) >= 8n * ONE) return undefined;
+  return m[1] === "-" ? -n : n;
+}
+
+/** a / b rounded to the nearest integer (b > 0). */
+function roundDiv(a, b) {
+  const q = a / b;
+  const r = a - q * b;
+  return 2n * (r < 0n ? -r : r) >= b ? q + (a < 0n ? -1n : 1n) : q;
+}
+
+/** The fixed-point `n` as a decimal with `places` digits after the point, trailing zeros
+ * dropped. */
+function formatFixed(n, places) {
+  const negative = n < 0n;
+  const scaled = roundDiv((negative ? -n : n) * 10n ** BigInt(places), ONE);
+  const digits = scaled.toString().padStart(places + 1, "0");
+  const whole = digits.slice(0, digits.length - places);
+  const fraction = digits.slice(digits.length - places).replace(/0+$/, "");
+  const text = fraction ? `${whole}.${fraction}` : whole;
+  return negative && text !== "0" ? "-" + text : text;
+}
+
+/** log2 of a positive decimal text of any size (`2`, `1e30`, `4.0E533`), or undefined. */
+function parseZoomLog2(text) {
+  const m = /^\s*\+?(\d*\.?\d*)(?:[eE]([+-]?\d+))?\s*$/.exec(text ?? "");
+  const mantissa = Number(m?.[1]);
+  if (!m || !(mantissa > 0)) return undefined;
+  const z = Math.log2(mantissa) + Number(m[2] ?? 0) * Math.log2(10);
+  return Number.isFinite(z) ? z : undefined;
+}
+
+/** The zoom 2^z as a decimal to `n` significant digits: `0.7`, `3000`, `1.2345e30`. */
+function formatZoom(z, n) {
+  // Below 10^21 a double writes it without an exponent.
+  if (2 ** z < 1e21) return fmt(2 ** z, n);
+  const e10 = z * Math.log10(2);
+  let exponent = Math.floor(e10);
+  let mantissa = trimZeros((10 ** (e10 - exponent)).toPrecision(n));
+  if (Number(mantissa) >= 10) [mantissa, exponent] = ["1", exponent + 1];
+  return `${mantissa}e${exponent}`;
+}
+
+/** `v` to `n` significant digits, without trailing zeros. */
+function fmt(v, n) {
+  const s = v.toPrecision(n);
+  return s.includes("e") ? s : trimZeros(s);
+}
+
+const trimZeros = (s) => (s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s);
 
 // ---- The view and the URL ---------------------------------------------------------------
 
@@ -31,39 +111,31 @@ function viewFromQuery(search) {
   };
   const pick = (key, allowed) => (allowed.includes(q.get(key)) ? q.get(key) : undefined);
   return {
-    re: number("re", () => true) ?? DEFAULTS.re,
-    im: number("im", () => true) ?? DEFAULTS.im,
-    zoom: clampZoom(number("zoom", (v) => v > 0) ?? DEFAULTS.zoom),
-    maxIter: number("max_iter", (v) => Number.isInteger(v) && v >= 1 && v <= 1e6) ?? null,
+    re: parseFixed(q.get("re")) ?? DEFAULTS.re,
+    im: parseFixed(q.get("im")) ?? DEFAULTS.im,
+    zoomLog2: clampZoom(parseZoomLog2(q.get("zoom")) ?? DEFAULTS.zoomLog2),
+    maxIter: number("max_iter", (v) => Number.isInteger(v) && v >= 1 && v <= MAX_ITER) ?? null,
     colormap: pick("colormap", [...$("colormap").options].map((o) => o.value)) ?? DEFAULTS.colormap,
     color: pick("color", ["smooth", "counts"]) ?? DEFAULTS.color,
     cycle: q.get("cycle") === "" ? null : number("cycle", (v) => v > 0) ?? DEFAULTS.cycle,
   };
 }
 
+/** The centre's texts, to a hundredth of a pixel. */
+function centreTexts() {
+  const places = Math.max(4, Math.ceil((view.zoomLog2 + Math.log2(canvas.width / VIEW_WIDTH)) * Math.log10(2)) + 2);
+  return [formatFixed(view.re, places), formatFixed(view.im, places)];
+}
+
 /** The query string of the view: what the URL, a copied link and a reload hold. */
 function queryOfView() {
-  const q = new URLSearchParams({
-    re: fmt(view.re, digits()),
-    im: fmt(view.im, digits()),
-    zoom: fmt(view.zoom, 8),
-  });
+  const [re, im] = centreTexts();
+  const q = new URLSearchParams({ re, im, zoom: formatZoom(view.zoomLog2, 8) });
   if (view.maxIter !== null) q.set("max_iter", view.maxIter);
   q.set("colormap", view.colormap);
   q.set("color", view.color);
   q.set("cycle", view.cycle ?? "");
   return q.toString();
-}
-
-/** `v` to `n` significant digits, without trailing zeros. */
-function fmt(v, n) {
-  const s = v.toPrecision(n);
-  return s.includes("e") || !s.includes(".") ? s : s.replace(/0+$/, "").replace(/\.$/, "");
-}
-
-/** Significant digits that place the centre to a tenth of a pixel. */
-function digits() {
-  return Math.min(17, Math.max(6, Math.ceil(Math.log10(view.zoom * canvas.width)) + 2));
 }
 
 let resting = true;
@@ -110,52 +182,64 @@ window.addEventListener("popstate", () => {
 });
 
 // ---- Geometry ---------------------------------------------------------------------------
+// Distances on the screen are doubles (device pixels); places in the plane are fixed-point
+// BigInts; between the two, a distance of a few screens converts exactly enough (to 2^-40 of
+// a pixel) at any zoom.
 
-/** Plane units per device pixel. */
-const spacing = () => VIEW_WIDTH / view.zoom / canvas.width;
+/** log2 of the fixed-point units per device pixel. */
+const unitsLog2 = () => P + Math.log2(VIEW_WIDTH / canvas.width) - view.zoomLog2;
 
-function clampZoom(z) {
-  const deepest = (VIEW_WIDTH * 2 ** (MAX_LEVEL + 6)) / Math.max(canvas.width, 1);
-  return Math.min(Math.max(z, MIN_ZOOM), deepest);
+/** The bits a fixed-point distance is shifted by to convert it: ~2^40 units a pixel. */
+const shift = () => Math.max(0, Math.floor(unitsLog2()) - 40);
+
+/** `px` device pixels as a fixed-point distance. */
+function toUnits(px) {
+  const s = shift();
+  return BigInt(Math.round(px * 2 ** (unitsLog2() - s))) << BigInt(s);
 }
 
-/** The plane point under device pixel (px, py). */
-function toPlane(px, py) {
-  const d = spacing();
-  return { re: view.re + (px - canvas.width / 2) * d, im: view.im - (py - canvas.height / 2) * d };
+/** A fixed-point distance (a few screens at most) in device pixels. */
+function toPixels(units) {
+  const s = shift();
+  return Number(units >> BigInt(s)) * 2 ** (s - unitsLog2());
+}
+
+function clampZoom(z) {
+  const deepest = MAX_LEVEL + 6 + Math.log2(VIEW_WIDTH / Math.max(canvas.width, 1));
+  return Math.min(Math.max(z, MIN_ZOOM_LOG2), deepest);
 }
 
 /** Zooms by `factor` keeping the plane point under device pixel (px, py) where it is. */
 function zoomAbout(px, py, factor) {
-  const p = toPlane(px, py);
-  view.zoom = clampZoom(view.zoom * factor);
-  const d = spacing();
-  view.re = p.re - (px - canvas.width / 2) * d;
-  view.im = p.im + (py - canvas.height / 2) * d;
+  const [dx, dy] = [px - canvas.width / 2, py - canvas.height / 2];
+  const before = [toUnits(dx), toUnits(dy)];
+  view.zoomLog2 = clampZoom(view.zoomLog2 + Math.log2(factor));
+  view.re += before[0] - toUnits(dx);
+  view.im -= before[1] - toUnits(dy);
   changed();
 }
 
 function panBy(dx, dy) {
-  const d = spacing();
-  view.re -= dx * d;
-  view.im += dy * d;
+  view.re -= toUnits(dx);
+  view.im += toUnits(dy);
   changed();
 }
 
 /** max-iter for tiles of level `l`: 200 at the whole set, growing with the digits of the
- * magnification. By level, not by zoom, so that a level's tiles (and the parents that stand
- * in for them) keep their URLs while one zooms. */
+ * magnification, up to the server's limit. By level, not by zoom, so that a level's tiles
+ * (and the parents that stand in for them) keep their URLs while one zooms. */
 function autoMaxIter(l) {
   const depth = Math.max(0, (l - 3) * Math.LOG10E * Math.LN2);
-  return Math.round(200 * (1 + depth) ** 1.5);
+  return Math.min(MAX_ITER, Math.round(200 * (1 + depth) ** 1.5));
 }
 
 /** The max-iter of level `l`'s tiles (the view's, by default). */
 const maxIter = (l = level()) => view.maxIter ?? autoMaxIter(l);
 
-/** The tile level whose pixels are as fine as the screen's, or finer. */
+/** The tile level whose pixels are as fine as the screen's, or finer (a hair's tolerance,
+ * so that a view drawn one to one stays at its level). */
 function level() {
-  const l = Math.ceil(Math.log2(BASE / (TILE * spacing())));
+  const l = Math.ceil(P - unitsLog2() + BASE_LOG2 - Math.log2(TILE) - 1e-9);
   return Math.min(Math.max(l, 0), MAX_LEVEL);
 }
 
@@ -235,26 +319,27 @@ function redraw() {
 function draw() {
   frame = 0;
   const l = level();
-  const side = BASE / 2 ** l; // a tile's side in the plane
-  const d = spacing();
-  const left = toPlane(0, 0).re;
-  const top = toPlane(0, 0).im;
+  const sideShift = BigInt(P + BASE_LOG2 - l); // a tile's side is 2^sideShift units
+  // The plane's place of the window's top-left corner.
+  const left = view.re - toUnits(canvas.width / 2);
+  const top = view.im + toUnits(canvas.height / 2);
+  const right = view.re + toUnits(canvas.width / 2);
+  const bottom = view.im - toUnits(canvas.height / 2);
   // A tile edge's device pixel, rounded, so that neighbours meet without a seam.
-  const sx = (x) => Math.round((x * side - left) / d);
-  const sy = (y) => Math.round((top - y * side) / d);
-  const x0 = Math.floor(left / side);
-  const x1 = Math.floor(toPlane(canvas.width, 0).re / side);
-  const y0 = Math.floor(toPlane(0, canvas.height).im / side);
-  const y1 = Math.floor(top / side);
-  const span = 2 ** l;
+  const sx = (x) => Math.round(toPixels((x << sideShift) - left));
+  const sy = (y) => Math.round(toPixels(top - (y << sideShift)));
+  const span = 1n << BigInt(l);
+  const clamp = (i) => (i < -span ? -span : i >= span ? span - 1n : i);
+  const [x0, x1] = [clamp(left >> sideShift), clamp(right >> sideShift)];
+  const [y0, y1] = [clamp(bottom >> sideShift), clamp(top >> sideShift)];
   const wanted = new Set();
   ctx.fillStyle = "#000";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
-  for (let y = Math.min(y1, span - 1); y >= Math.max(y0, -span); y--) {
-    for (let x = Math.max(x0, -span); x <= Math.min(x1, span - 1); x++) {
+  for (let y = y1; y >= y0; y--) {
+    for (let x = x0; x <= x1; x++) {
       const url = tileUrl(l, x, y);
       wanted.add(url);
-      const [px, py, pw, ph] = [sx(x), sy(y + 1), sx(x + 1) - sx(x), sy(y) - sy(y + 1)];
+      const [px, py, pw, ph] = [sx(x), sy(y + 1n), sx(x + 1n) - sx(x), sy(y) - sy(y + 1n)];
       const tile = tiles.get(url);
       if (tile?.bitmap) {
         tile.used = performance.now();
@@ -264,8 +349,8 @@ function draw() {
       if (!tile) fetchTile(url);
       if (!drawStandIn(l, x, y, px, py, pw, ph) && l >= PREVIEW_UP) {
         // Nothing to stand in yet: a coarse tile (1/64 of the pixels) is asked for too.
-        const n = 2 ** PREVIEW_UP;
-        const coarse = tileUrl(l - PREVIEW_UP, Math.floor(x / n), Math.floor(y / n));
+        const up = BigInt(PREVIEW_UP);
+        const coarse = tileUrl(l - PREVIEW_UP, x >> up, y >> up);
         wanted.add(coarse);
         if (!tiles.has(coarse)) fetchTile(coarse);
       }
@@ -288,12 +373,12 @@ function draw() {
 function drawStandIn(l, x, y, px, py, pw, ph) {
   for (let up = 1; up <= Math.min(ANCESTORS, l); up++) {
     const n = 2 ** up;
-    const [ax, ay] = [Math.floor(x / n), Math.floor(y / n)];
+    const [ax, ay] = [x >> BigInt(up), y >> BigInt(up)];
     const parent = tiles.get(tileUrl(l - up, ax, ay));
     if (!parent?.bitmap) continue;
     const part = TILE / n;
     // Bitmap rows run from the tile's top (its highest im) down.
-    const [fx, fy] = [x - ax * n, n - 1 - (y - ay * n)];
+    const [fx, fy] = [Number(x - (ax << BigInt(up))), n - 1 - Number(y - (ay << BigInt(up)))];
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(parent.bitmap, fx * part, fy * part, part, part, px, py, pw, ph);
     ctx.imageSmoothingEnabled = true;
@@ -305,16 +390,16 @@ function drawStandIn(l, x, y, px, py, pw, ph) {
 // ---- Readout and controls ---------------------------------------------------------------
 
 function showReadout() {
-  const n = digits();
-  $("re").textContent = fmt(view.re, n);
-  $("im").textContent = (view.im >= 0 ? "+" : "") + fmt(view.im, n) + "i";
-  $("zoom").textContent = fmt(view.zoom, 4);
+  const [re, im] = centreTexts();
+  $("re").textContent = re;
+  $("im").textContent = (im.startsWith("-") ? "" : "+") + im + "i";
+  $("zoom").textContent = formatZoom(view.zoomLog2, 4);
   $("iter").textContent = maxIter() + (view.maxIter === null ? " (auto)" : "");
   if (view.maxIter === null) $("maxiter").value = maxIter();
   const [w, h] = pictureSize();
   const common = {
-    center: `${fmt(view.re, n)},${fmt(view.im, n)}`,
-    zoom: fmt(view.zoom, 6),
+    center: `${re},${im}`,
+    zoom: formatZoom(view.zoomLog2, 8),
     max_iter: maxIter(),
     colormap: view.colormap,
     color: view.color,
@@ -358,7 +443,7 @@ $("auto").addEventListener("change", () => {
 });
 $("maxiter").addEventListener("change", () => {
   const v = Math.round(Number($("maxiter").value));
-  if (Number.isFinite(v) && v >= 1 && v <= 1e6) view.maxIter = v;
+  if (Number.isFinite(v) && v >= 1 && v <= MAX_ITER) view.maxIter = v;
   syncControls();
   changed();
 });
@@ -473,11 +558,12 @@ function resize() {
   const dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(canvas.clientWidth * dpr);
   canvas.height = Math.round(canvas.clientHeight * dpr);
-  view.zoom = clampZoom(view.zoom);
+  view.zoomLog2 = clampZoom(view.zoomLog2);
   redraw();
 }
 window.addEventListener("resize", resize);
 
+$("maxiter").max = MAX_ITER;
 resize();
 view = viewFromQuery(location.search);
 syncControls();

@@ -126,7 +126,7 @@ pub fn app(state: AppState) -> Router {
         .route("/render", get(render))
         .route("/tile", get(tile))
         .route("/explore", get(explore::page))
-        .route("/explore.js", get(explore::script))
+        .route("/explore.js", get(explore_script))
         .route("/explore.css", get(explore::style))
         .route("/renders", get(renders))
         .route("/renders/{id}", get(one_render))
@@ -239,6 +239,11 @@ async fn render(
         ),
     ];
     Ok((headers, done.body).into_response())
+}
+
+/// `GET /explore.js`: the explorer's script, for this server's limits.
+async fn explore_script(State(state): State<AppState>) -> impl IntoResponse {
+    explore::script(state.inner.config.limits.max_iter)
 }
 
 /// How long browsers and proxies may keep a tile: a year, as for any immutable asset.

@@ -17,17 +17,22 @@ pub async fn page() -> impl IntoResponse {
     ([CACHE], Html(PAGE))
 }
 
-/// The script, told this build's version (which it puts in tile URLs).
-static VERSIONED_SCRIPT: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| SCRIPT.replace("__MANDEL_VERSION__", env!("CARGO_PKG_VERSION")));
+/// The script, told this build's version (which it puts in tile URLs) and the server's
+/// highest max-iter (which bounds its automatic one).
+fn script_text(max_iter: u32) -> String {
+    SCRIPT
+        .replace("__MANDEL_VERSION__", env!("CARGO_PKG_VERSION"))
+        .replace("__MANDEL_MAX_ITER__", &max_iter.to_string())
+}
 
-pub async fn script() -> impl IntoResponse {
+/// The script for a server whose highest max-iter is `max_iter`.
+pub fn script(max_iter: u32) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             CACHE,
         ],
-        VERSIONED_SCRIPT.as_str(),
+        script_text(max_iter),
     )
 }
 
@@ -51,6 +56,8 @@ mod tests {
             }
         }
         assert!(PAGE.contains("src=\"/explore.js\"") && PAGE.contains("href=\"/explore.css\""));
-        assert!(!VERSIONED_SCRIPT.contains("__MANDEL_VERSION__"));
+        let script = script_text(5000);
+        assert!(!script.contains("__MANDEL_"));
+        assert!(script.contains("Number(\"5000\")"));
     }
 }
