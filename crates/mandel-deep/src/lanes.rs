@@ -197,31 +197,31 @@ pub(crate) fn fill<T, const L: usize>(
             open_at[i] = open.map_or(0.0, |o| o[m[i]]);
             other[i] = (n[i] >= max_iter) | (m[i] == last);
         }
-        let mut plain = [false; L];
+        // Each lane's step, taken where it is plain; its flags, gathered into masks after
+        // (one loop of vector arithmetic and selects, then one of mask bits).
+        let (mut plain, mut skip, mut small) = ([false; L], [false; L], [false; L]);
         for i in 0..L {
             let (a, b) = (dr[i], di[i]);
             let (ar, ai) = (zr[i] + a, zi[i] + b);
             let norm = ar * ar + ai * ai;
             let size = a * a + b * b;
             let special = other[i] | (norm >= near_bailout) | (norm < size);
-            let skip = !special & (size < open_at[i]);
+            skip[i] = !special & (size < open_at[i]);
             let re = 2.0 * (zr[i] * a - zi[i] * b) + (a * a - b * b) + cr[i];
             let im = 2.0 * (zr[i] * b + zi[i] * a) + 2.0 * a * b + ci[i];
-            plain[i] = !special & !skip;
+            plain[i] = !special & !skip[i];
             (next_r[i], next_i[i], sizes[i]) = (re, im, size);
             other[i] = special;
-            open_at[i] = if skip { 1.0 } else { 0.0 };
-        }
-        for i in 0..L {
-            // The plain step where nothing else is due.
-            dr[i] = if plain[i] { next_r[i] } else { dr[i] };
-            di[i] = if plain[i] { next_i[i] } else { di[i] };
+            dr[i] = if plain[i] { re } else { a };
+            di[i] = if plain[i] { im } else { b };
             m[i] += usize::from(plain[i]);
             n[i] += u32::from(plain[i]);
-            let small = next_r[i].abs().max(next_i[i].abs()) < DOUBLE_EXIT_SIZE;
+            small[i] = plain[i] & (re.abs().max(im.abs()) < DOUBLE_EXIT_SIZE);
+        }
+        for i in 0..L {
             attention |= u32::from(other[i]) << i;
-            skips |= u32::from(open_at[i] != 0.0) << i;
-            tiny |= u32::from(plain[i] & small) << i;
+            skips |= u32::from(skip[i]) << i;
+            tiny |= u32::from(small[i]) << i;
         }
         while skips != 0 {
             // The skip the scalar loop would take here, or its plain step.
