@@ -160,3 +160,37 @@ def test_a_view_at_zoom_1e30_shows_the_structure_of_one_render(server, browser):
     assert found["colours"] >= 200, found
     assert found["changes"] > 0.05 * found["pixels"], found
     assert found["differing"] <= 0.001 * found["pixels"], found
+
+
+def test_at_zoom_1e30_drag_and_wheel_move_the_view_by_exact_pixels(server, browser):
+    # Doubles cannot hold these centres: a pixel is 10^-33 of the coordinates. The page keeps
+    # them exactly (fixed-point BigInts), so a drag moves the centre by its pixels and the
+    # wheel zooms about the plane point under the cursor, to the URL's hundredth of a pixel.
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 80
+    page, _ = open_explorer(
+        browser, f"{server}/explore?re=0.25&im=1.0000000000000000000000000000001&zoom=1e30"
+        "&max_iter=2000&color=counts"
+    )
+    before = params(page)
+    pixel = lambda p: Decimal("3.5") / Decimal(p["zoom"]) / 1280
+    page.mouse.move(700, 300)
+    page.mouse.down()
+    page.mouse.move(800, 350, steps=5)
+    page.mouse.up()
+    dragged = params(page)
+    s = pixel(before)
+    assert abs(Decimal(dragged["re"]) - (Decimal(before["re"]) - 100 * s)) < s / 10
+    assert abs(Decimal(dragged["im"]) - (Decimal(before["im"]) + 50 * s)) < s / 10
+    # The wheel, about device pixel (1000, 300): the point under it stays there.
+    under = lambda p: (
+        Decimal(p["re"]) + (1000 - 640) * pixel(p),
+        Decimal(p["im"]) - (300 - 400) * pixel(p),
+    )
+    page.mouse.move(1000, 300)
+    page.mouse.wheel(0, -400)
+    zoomed = params(page)
+    assert Decimal(zoomed["zoom"]) > 2 * Decimal(dragged["zoom"])
+    for a, b in zip(under(dragged), under(zoomed)):
+        assert abs(a - b) < pixel(zoomed), (under(dragged), under(zoomed))
