@@ -68,9 +68,10 @@ pub struct ServeArgs {
     /// Most megabytes of tiles the cache keeps; the least recently used go first.
     #[arg(long, default_value_t = 256, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
     pub tile_cache_mb: u64,
-    /// Most megabytes of reference orbits (and their linear maps) a worker keeps for deep
-    /// renders and tiles that share a reference point; the least recently used go first.
-    #[arg(long, default_value_t = 256, value_name = "MB", value_parser = clap::value_parser!(u64).range(0..=1 << 30))]
+    /// Most megabytes of reference orbits (and their linear maps) each worker process keeps
+    /// for deep renders and tiles that share a reference point (with process isolation, up
+    /// to --max-workers times this in all); the least recently used go first.
+    #[arg(long, default_value_t = 64, value_name = "MB", value_parser = clap::value_parser!(u64).range(0..=1 << 30))]
     pub orbit_cache_mb: u64,
     /// Most pixels one request may render (supersampled pixels included).
     #[arg(long, default_value_t = 16_777_216, value_parser = clap::value_parser!(u64).range(1..))]

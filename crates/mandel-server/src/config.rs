@@ -63,6 +63,8 @@ pub struct Config {
     pub tile_cache_bytes: u64,
     /// Most bytes of reference orbits and linear maps each worker process keeps for deep
     /// renders and tiles that share a reference point (the least recently used go first).
+    /// Per process: with process isolation, up to `max_workers` times this in all, for as
+    /// long as their connections last.
     pub orbit_cache_bytes: usize,
     pub limits: Limits,
     /// A client must send a request's whole header within this time, and an idle keep-alive
@@ -92,7 +94,7 @@ impl Config {
             isolation: Isolation::Process,
             tile_cache: default_tile_cache(&db),
             tile_cache_bytes: 256 << 20,
-            orbit_cache_bytes: 256 << 20,
+            orbit_cache_bytes: 64 << 20,
             db,
             limits: Limits::default(),
             header_timeout: Duration::from_secs(10),

@@ -14,7 +14,7 @@ use mandel_deep::{
 use mandel_kernel::{Kernel, Shortcuts, Stop, Stopped};
 
 use crate::error::{Error, Field, Result};
-use crate::orbits::OrbitCache;
+use crate::render::Engine;
 use crate::tuning::DOUBLE_MIN_WIDTH;
 use crate::view::View;
 
@@ -118,31 +118,30 @@ pub(crate) struct DeepCounter<'a> {
 
 impl<'a> DeepCounter<'a> {
     /// Prepares the counting of `params` to `max_iter`, escaping at |z| ≥ 2 (`smooth`:
-    /// at the smooth colouring's radius); with `shortcuts` on, pixels skip along the
-    /// reference by linear approximation wherever the term it drops is below
-    /// [`mandel_deep::EPSILON`] of their delta; pixels step in `kernel`'s lanes. The orbit
-    /// and the maps come from `cache` where it holds them, and are left there.
+    /// at the smooth colouring's radius), as `engine` says: with its shortcuts on, pixels
+    /// skip along the reference by linear approximation wherever the term it drops is below
+    /// [`mandel_deep::EPSILON`] of their delta; pixels step in its kernel's lanes; the orbit
+    /// and the maps come from its cache where that holds them, and are left there; its stop
+    /// ends the orbit's computation.
     pub fn new(
         params: &'a DeepParams,
         max_iter: u32,
         smooth: bool,
-        (shortcuts, kernel): (Shortcuts, Kernel),
-        cache: Option<&OrbitCache>,
-        stop: Stop,
+        engine: &Engine,
     ) -> std::result::Result<Self, Stopped> {
         let bailout = if smooth {
             SMOOTH_BAILOUT
         } else {
             COUNT_BAILOUT
         };
-        let view = &params.view;
-        let orbit = match cache {
+        let (view, stop) = (&params.view, engine.stop());
+        let orbit = match &engine.orbits {
             _ if params.direct && !smooth => None,
             Some(cache) => Some(cache.orbit(view, max_iter, bailout, stop)?),
             None => Some(Arc::new(view.reference(max_iter, bailout, stop)?)),
         };
-        let bla = match (&orbit, cache) {
-            (Some(_), _) if shortcuts == Shortcuts::Off => None,
+        let bla = match (&orbit, &engine.orbits) {
+            (Some(_), _) if engine.shortcuts == Shortcuts::Off => None,
             (Some(orbit), Some(cache)) => Some(cache.table(view, orbit, max_iter, bailout)),
             (Some(orbit), None) => Some(Arc::new(view.bla(orbit))),
             (None, _) => None,
@@ -151,7 +150,7 @@ impl<'a> DeepCounter<'a> {
             params,
             orbit,
             bla,
-            kernel,
+            kernel: engine.kernel,
             max_iter,
             skipped: AtomicU64::new(0),
         })

@@ -444,15 +444,7 @@ pub(crate) fn deep_counter<'a>(
     engine: &Engine,
     smooth: bool,
 ) -> Result<DeepCounter<'a>> {
-    DeepCounter::new(
-        deep,
-        params.max_iter,
-        smooth,
-        (engine.shortcuts, engine.kernel),
-        engine.orbits.as_ref(),
-        engine.stop(),
-    )
-    .map_err(|Stopped| engine.stopped())
+    DeepCounter::new(deep, params.max_iter, smooth, engine).map_err(|Stopped| engine.stopped())
 }
 
 /// What computes the smooth values of a render's pixels: the deep counter (its reference
