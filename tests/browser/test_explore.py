@@ -27,6 +27,35 @@ def open_explorer(browser, url):
     return page, requests
 
 
+COMPARE = """async (src) => {
+    const img = new Image();
+    img.src = src;
+    await img.decode();
+    const off = new OffscreenCanvas(img.width, img.height);
+    const octx = off.getContext('2d');
+    octx.drawImage(img, 0, 0);
+    const want = octx.getImageData(0, 0, img.width, img.height).data;
+    const c = document.getElementById('map');
+    const got = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    if (got.length !== want.length) return null;
+    let differing = 0, changes = 0;
+    const colours = new Set();
+    for (let i = 0; i < got.length; i += 4) {
+        if (got[i] !== want[i] || got[i + 1] !== want[i + 1] || got[i + 2] !== want[i + 2]) differing++;
+        if (got[i] !== got[i + 4] || got[i + 1] !== got[i + 5]) changes++;
+        colours.add(got[i] << 16 | got[i + 1] << 8 | got[i + 2]);
+    }
+    return { differing, changes, colours: colours.size, pixels: got.length / 4 };
+}"""
+
+
+def compare_with_render(page, render):
+    """The drawn map against the picture at `render` (a /render URL), pixel by pixel: how
+    many differ, how many differ from their right-hand neighbour, its colours and pixels; None
+    if the sizes differ."""
+    return page.evaluate(COMPARE, render)
+
+
 def params(page):
     """The view in the page's URL, once the page has written it (it does so at most every
     250 ms)."""
@@ -91,22 +120,9 @@ def test_tiles_line_up_with_one_render_of_the_view(server, browser):
     render = (
         f"/render?xmin=-3.25&xmax=1.75&ymin=-1.5625&ymax=1.5625&width=1280&height=800&{style}"
     )
-    differing = page.evaluate("""async (src) => {
-        const img = new Image();
-        img.src = src;
-        await img.decode();
-        const off = new OffscreenCanvas(img.width, img.height);
-        const octx = off.getContext('2d');
-        octx.drawImage(img, 0, 0);
-        const want = octx.getImageData(0, 0, img.width, img.height).data;
-        const c = document.getElementById('map');
-        const got = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        if (got.length !== want.length) return -1;
-        let n = 0;
-        for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) n++;
-        return n;
-    }""", render)
-    assert differing == 0, f"{differing} bytes of the map differ from one /render of its view"
+    found = compare_with_render(page, render)
+    assert found is not None, "the map and the render differ in size"
+    assert found["differing"] == 0, f"the map differs from one /render of its view: {found}"
 
 
 def test_a_second_visit_is_served_from_the_tile_cache(server, browser):
@@ -133,26 +149,7 @@ def test_a_view_at_zoom_1e30_shows_the_structure_of_one_render(server, browser):
     page, _ = open_explorer(browser, f"{server}/explore?re=0&im=1&zoom={zoom}&{style}")
     assert params(page)["zoom"] == "8.8735542e29"
     render = f"/render?center=0,1&zoom={zoom}&width=1280&height=800&{style}"
-    found = page.evaluate("""async (src) => {
-        const img = new Image();
-        img.src = src;
-        await img.decode();
-        const off = new OffscreenCanvas(img.width, img.height);
-        const octx = off.getContext('2d');
-        octx.drawImage(img, 0, 0);
-        const want = octx.getImageData(0, 0, img.width, img.height).data;
-        const c = document.getElementById('map');
-        const got = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-        if (got.length !== want.length) return null;
-        let differing = 0, changes = 0;
-        const colours = new Set();
-        for (let i = 0; i < got.length; i += 4) {
-            if (got[i] !== want[i] || got[i + 1] !== want[i + 1] || got[i + 2] !== want[i + 2]) differing++;
-            if (got[i] !== got[i + 4] || got[i + 1] !== got[i + 5]) changes++;
-            colours.add(got[i] << 16 | got[i + 1] << 8 | got[i + 2]);
-        }
-        return { differing, changes, colours: colours.size, pixels: got.length / 4 };
-    }""", render)
+    found = compare_with_render(page, render)
     assert found is not None, "the map and the render differ in size"
     # Structure, not blocks: in doubles the whole window is within one unit of i's last
     # place, a single colour; here the smooth colours change from pixel to pixel along the
