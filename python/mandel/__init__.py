@@ -56,6 +56,11 @@ _VIEW = """width, height : int
         (1 shows 3.5 units across, as the seed's view). Decimal strings keep every digit.
     zoom : float or str, optional
         Magnification about ``center``.
+    reference : (float, float) or str, optional
+        Past double precision, the point whose orbit every pixel is perturbed about (the
+        centre by default; within 64 view widths of it). Renders in one process keep the
+        orbits of their points (64 MB of them, the least recently used going first), so a
+        second render of a deep view, at another size or colouring, skips its orbit.
     rows : (int, int), optional
         Only rows ``start`` to ``end - 1`` (row 0 at ymin): the array then has that many
         rows.
@@ -114,8 +119,8 @@ def _text(x):
 
 @_doc(view=_VIEW, run=_RUN, raises=_RAISES)
 def render(width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=None, ymax=None,
-           *, center=None, zoom=None, rows=None, precision="auto", kernel="auto", jobs=None,
-           pool="threads", shortcuts=True):
+           *, center=None, zoom=None, reference=None, rows=None, precision="auto",
+           kernel="auto", jobs=None, pool="threads", shortcuts=True):
     """Escape counts of the Mandelbrot set, as a numpy array.
 
     Pixel (r, c) samples the point ``c*dx + xmin + i*(r*dy + ymin)`` with ``dx = (xmax -
@@ -140,8 +145,8 @@ def render(width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=None
     {raises}
     """
     job = _mandel.job(width, height, max_iter, xmin, xmax, ymin, ymax, center=center,
-                      zoom=zoom, rows=rows, precision=precision, kernel=kernel, jobs=jobs,
-                      pool=pool, shortcuts=shortcuts)
+                      zoom=zoom, reference=reference, rows=rows, precision=precision,
+                      kernel=kernel, jobs=jobs, pool=pool, shortcuts=shortcuts)
     return _mandel.counts(job)
 
 
@@ -192,9 +197,9 @@ def colorize(counts, colormap="viridis", color="counts", *, max_iter=None, cycle
 
 @_doc(view=_VIEW, style=_STYLE, run=_RUN, raises=_RAISES)
 def picture(width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=None, ymax=None,
-            *, center=None, zoom=None, rows=None, precision="auto", colormap="viridis",
-            color="counts", cycle=None, offset=0.0, inside=None, supersample=1, kernel="auto",
-            jobs=None, pool="threads", shortcuts=True):
+            *, center=None, zoom=None, reference=None, rows=None, precision="auto",
+            colormap="viridis", color="counts", cycle=None, offset=0.0, inside=None,
+            supersample=1, kernel="auto", jobs=None, pool="threads", shortcuts=True):
     """The picture ``mandel render -o FILE.png`` draws, as a numpy array of colours.
 
     Parameters
@@ -216,16 +221,16 @@ def picture(width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=Non
     {raises}
     """
     job = _mandel.job(width, height, max_iter, xmin, xmax, ymin, ymax, center=center,
-                      zoom=zoom, rows=rows, precision=precision, kernel=kernel, jobs=jobs,
-                      pool=pool, shortcuts=shortcuts,
+                      zoom=zoom, reference=reference, rows=rows, precision=precision,
+                      kernel=kernel, jobs=jobs, pool=pool, shortcuts=shortcuts,
                       style=_style_pairs(colormap, color, cycle, offset, inside, supersample))
     return _mandel.picture(job)
 
 
 @_doc(view=_VIEW, style=_STYLE, run=_RUN, raises=_RAISES)
 def save(path, width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=None,
-         ymax=None, *, center=None, zoom=None, rows=None, precision="auto", format=None,
-         colormap="viridis", color="counts", cycle=None, offset=0.0, inside=None,
+         ymax=None, *, center=None, zoom=None, reference=None, rows=None, precision="auto",
+         format=None, colormap="viridis", color="counts", cycle=None, offset=0.0, inside=None,
          supersample=1, kernel="auto", jobs=None, pool="threads", shortcuts=True):
     """Renders into a file, as ``mandel render -o PATH`` does.
 
@@ -253,8 +258,8 @@ def save(path, width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=
         When the file cannot be written (``PermissionError``, ``FileNotFoundError``...).
     """
     job = _mandel.job(width, height, max_iter, xmin, xmax, ymin, ymax, center=center,
-                      zoom=zoom, rows=rows, precision=precision, kernel=kernel, jobs=jobs,
-                      pool=pool, shortcuts=shortcuts,
+                      zoom=zoom, reference=reference, rows=rows, precision=precision,
+                      kernel=kernel, jobs=jobs, pool=pool, shortcuts=shortcuts,
                       style=_style_pairs(colormap, color, cycle, offset, inside, supersample))
     _mandel.save(job, _os.fspath(path), format=format)
 

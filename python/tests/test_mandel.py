@@ -82,8 +82,25 @@ def test_center_and_zoom_as_numbers_or_text():
     assert np.array_equal(a, b)
 
 
+def test_a_reference_point_other_than_the_centre():
+    # The spiral at 1e30 perturbed about a point two view widths to its left: the counts of
+    # the render about the centre (but where direct iteration itself cannot settle a pixel),
+    # the same again from the process's kept orbit, and a point too far is named.
+    left = "-" + "0." + "0" * 29 + "7"
+    about = mandel.render(32, 24, 4000, center="0,1", zoom="1e30")
+    moved = mandel.render(32, 24, 4000, center="0,1", zoom="1e30", reference=(left, "1"))
+    assert len(np.unique(about)) > 8
+    assert (about != moved).sum() <= 1
+    again = mandel.picture(32, 24, 4000, center="0,1", zoom="1e30", reference=f"{left},1",
+                           cycle=64)
+    assert again.shape == (24, 32, 3)
+    with pytest.raises(ValueError, match="reference = -0.00000001,1 is more than 64 view"):
+        mandel.render(8, 8, center="0,1", zoom="1e30", reference="-0.00000001,1")
+
+
 @pytest.mark.parametrize("kwargs,named", [
     (dict(width=0), "width"),
+    (dict(reference="0;1"), "reference"),
     (dict(max_iter=0), "max_iter"),
     (dict(xmin=float("nan")), "xmin"),
     (dict(xmin=1.0, xmax=0.0), "xmin"),

@@ -50,12 +50,27 @@ impl Number {
     }
 }
 
-/// A centre as `(re, im)` or as the text `"re,im"`.
+/// A point (a centre or a reference) as `(re, im)` or as the text `"re,im"`.
 #[derive(FromPyObject)]
 enum Center {
     Pair(Number, Number),
     Text(String),
 }
+
+impl Center {
+    /// The point as `RE,IM`.
+    fn text(self) -> String {
+        match self {
+            Center::Pair(re, im) => format!("{},{}", re.text(), im.text()),
+            Center::Text(s) => s,
+        }
+    }
+}
+
+/// The reference orbits (and their linear maps) of this process's deep renders: a second
+/// render of a view, at another size or colouring, skips its orbit.
+static ORBITS: std::sync::LazyLock<mandel::OrbitCache> =
+    std::sync::LazyLock::new(|| mandel::OrbitCache::new(64 << 20));
 
 /// The pools a Python caller may choose (a process pool needs a program to start).
 #[derive(Clone, Copy)]
@@ -93,7 +108,7 @@ impl PyJob {
 #[pyfunction]
 #[pyo3(signature = (
     width=400, height=400, max_iter=1000, xmin=None, xmax=None, ymin=None, ymax=None, *,
-    center=None, zoom=None, rows=None, precision="auto", kernel="auto", jobs=None,
+    center=None, zoom=None, reference=None, rows=None, precision="auto", kernel="auto", jobs=None,
     pool="threads", shortcuts=true, style=Vec::new()
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -107,6 +122,7 @@ fn job(
     ymax: Option<f64>,
     center: Option<Center>,
     zoom: Option<Number>,
+    reference: Option<Center>,
     rows: Option<(u32, u32)>,
     precision: &str,
     kernel: &str,
@@ -118,16 +134,15 @@ fn job(
     let pool = PoolKind::parse(pool)?;
     let mut view = View::seed();
     if let Some(center) = center {
-        let text = match center {
-            Center::Pair(re, im) => format!("{},{}", re.text(), im.text()),
-            Center::Text(s) => s,
-        };
-        view.set(Field::Center, &text).map_err(py_err)?;
+        view.set(Field::Center, &center.text()).map_err(py_err)?;
         let zoom = zoom.map_or("1".to_string(), |z| z.text());
         view.set(Field::Zoom, &zoom).map_err(py_err)?;
     } else if let Some(zoom) = zoom {
         let err = mandel::Error::invalid(Field::Zoom, zoom.text(), "needs a center");
         return Err(py_err(err));
+    }
+    if let Some(point) = reference {
+        view.set(Field::Reference, &point.text()).map_err(py_err)?;
     }
     let fields = [Field::Xmin, Field::Xmax, Field::Ymin, Field::Ymax];
     for (field, edge) in fields.into_iter().zip([xmin, xmax, ymin, ymax]) {
@@ -158,6 +173,7 @@ fn job(
             Shortcuts::Off
         },
         format: mandel::Format::Npy,
+        orbits: Some(ORBITS.clone()),
         ..Job::default()
     };
     job.set("precision", precision).map_err(py_err)?;
