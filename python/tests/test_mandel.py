@@ -91,9 +91,11 @@ def test_a_reference_point_other_than_the_centre():
     moved = mandel.render(32, 24, 4000, center="0,1", zoom="1e30", reference=(left, "1"))
     assert len(np.unique(about)) > 8
     assert (about != moved).sum() <= 1
-    again = mandel.picture(32, 24, 4000, center="0,1", zoom="1e30", reference=f"{left},1",
-                           cycle=64)
-    assert again.shape == (24, 32, 3)
+    again = mandel.render(32, 24, 4000, center="0,1", zoom="1e30", reference=f"{left},1")
+    assert np.array_equal(again, moved)
+    picture = mandel.picture(32, 24, 4000, center="0,1", zoom="1e30", reference=(left, "1"),
+                             color="counts", cycle=64)
+    assert picture.shape == (24, 32, 3)
     with pytest.raises(ValueError, match="reference = -0.00000001,1 is more than 64 view"):
         mandel.render(8, 8, center="0,1", zoom="1e30", reference="-0.00000001,1")
 

@@ -17,15 +17,15 @@ use mandel_kernel::{Bounds, SEED_BOUNDS, Viewport};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct View {
     edges: [Option<f64>; 4],
-    center: Option<Center>,
+    center: Option<Point>,
     zoom: Option<Zoom>,
     /// The point deep pixels are perturbed about, if not the centre.
-    reference: Option<Center>,
+    reference: Option<Point>,
 }
 
 /// A point as given: its two decimal texts, and the nearest doubles.
 #[derive(Debug, Clone, PartialEq)]
-struct Center {
+struct Point {
     re: String,
     im: String,
     value: (f64, f64),
@@ -62,7 +62,7 @@ impl View {
     /// aspect ratio, so that pixels are square.
     pub fn centered(re: f64, im: f64, zoom: f64) -> Self {
         View {
-            center: Some(Center {
+            center: Some(Point {
                 re: format!("{re:?}"),
                 im: format!("{im:?}"),
                 value: (re, im),
@@ -391,7 +391,7 @@ fn from_center_zoom(re: f64, im: f64, zoom: f64, width: u32, height: u32) -> Res
 }
 
 /// A point given as `RE,IM` (decimals of any length).
-fn point(field: Field, text: &str) -> Result<Center> {
+fn point(field: Field, text: &str) -> Result<Point> {
     let (re, im) = text.split_once(',').ok_or_else(|| {
         Error::invalid(
             field,
@@ -400,7 +400,7 @@ fn point(field: Field, text: &str) -> Result<Center> {
         )
     })?;
     let (re, im) = (re.trim(), im.trim());
-    Ok(Center {
+    Ok(Point {
         value: (number(field, re)?, number(field, im)?),
         re: re.to_string(),
         im: im.to_string(),
