@@ -18,9 +18,11 @@ use crate::orbit::ReferenceOrbit;
 /// as plain perturbation's, with a factor of 16 to spare; `docs/deep-zoom.md` has the sweep.
 pub const EPSILON: f64 = 1.0 / (1u64 << 48) as f64;
 
-/// The shortest skip the table keeps: 2^[`MIN_LEVEL`] steps. One step by a linear map costs
-/// a few double steps' time, so shorter skips would save nothing.
-const MIN_LEVEL: u32 = 2;
+/// The shortest skip the table keeps: 2^[`MIN_LEVEL`] steps. A skip (the climb through the
+/// levels, then one multiply-add in [`ComplexExp`]) costs some twenty plain steps in lanes, so
+/// shorter skips lose time: at 256² in one run, 4-step skips took 1.21× (KF2's "1e50") and
+/// 1.22× (its "5e113") the time of 32-step ones, and 64-step ones 1.06× (`docs/deep-zoom.md`).
+const MIN_LEVEL: u32 = 5;
 
 /// One linear map while the table is built: `l` steps from `Z_m` as `δ ← A·δ + B·δc`,
 /// valid for `|δ| < r`.
@@ -33,7 +35,7 @@ struct Map {
 
 /// The linear maps of one reference orbit for one picture: for every level `k` from
 /// [`MIN_LEVEL`], the maps of the `2^k` steps from `Z_{1 + i·2^k}`, each with its validity
-/// radius, which depends on the picture's largest `|δc|`. About one map for every two
+/// radius, which depends on the picture's largest `|δc|`. About one map for every sixteen
 /// reference steps in all (72 bytes each).
 #[derive(Debug, Clone)]
 pub struct BlaTable {
@@ -307,7 +309,7 @@ mod tests {
         let dc = (3e-31, -7e-31);
         let table = BlaTable::new(&orbit, FloatExp::from(1e-30));
         let mut longest = 0;
-        for m in (1..orbit.len() - 1).step_by(4) {
+        for m in (1..orbit.len() - 1).step_by(1 << MIN_LEVEL) {
             // Deltas at 0.9 and at 0.01 of the radius of the shortest map from Z_m.
             let Some(first) = table.radii[0].get((m - 1) >> MIN_LEVEL) else {
                 continue;

@@ -93,6 +93,12 @@ impl ReferenceOrbit {
         self.z[n]
     }
 
+    /// `Z_0 ..= Z_N` as doubles: for reading many points at once.
+    #[inline]
+    pub(crate) fn points(&self) -> &[(f64, f64)] {
+        &self.z
+    }
+
     /// `Z_n` less its nearest doubles ([`ReferenceOrbit::z`]), to the nearest doubles.
     #[inline]
     pub fn z_rest(&self, n: usize) -> (f64, f64) {

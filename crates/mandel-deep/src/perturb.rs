@@ -226,10 +226,7 @@ pub(crate) fn run(
                     wide = true;
                 }
             } else {
-                let (zr, zi) = orbit.z(m);
-                let (a, b) = d;
-                let re = 2.0 * (zr * a - zi * b) + (a * a - b * b) + dc.0;
-                let im = 2.0 * (zr * b + zi * a) + 2.0 * a * b + dc.1;
+                let (re, im) = double_step(orbit.z(m), d, dc);
                 d = (re, im);
                 m += 1;
                 n += 1;
@@ -245,6 +242,18 @@ pub(crate) fn run(
             unspent = 0;
         }
     }
+}
+
+/// The delta after one perturbation step from `Z_m = z` with delta `d`, at offset `dc`, in
+/// doubles: `δ ← 2·Z_m·δ + δ² + δc`, in this order of operations (every path that steps in
+/// doubles takes it here, so that they agree bit for bit).
+#[inline(always)]
+pub(crate) fn double_step(z: (f64, f64), d: (f64, f64), dc: (f64, f64)) -> (f64, f64) {
+    let ((zr, zi), (a, b)) = (z, d);
+    (
+        2.0 * (zr * a - zi * b) + (a * a - b * b) + dc.0,
+        2.0 * (zr * b + zi * a) + 2.0 * a * b + dc.1,
+    )
 }
 
 /// The delta after `skip` from the double delta `d` of the pixel at `c`, in doubles, and,

@@ -401,15 +401,29 @@ fn every_kernels_lanes_give_the_scalar_loops_counts_and_values() {
         .filter(|k| k.is_available())
         .collect();
     assert!(kernels.len() >= 2, "{kernels:?}");
-    for (re, im, zoom) in [
+    // Each view, its zoom, and whether it is the one below.
+    let mut views: Vec<(DeepView, &str, bool)> = [
         (KF_1E14.0, KF_1E14.1, "8.75e13"),
         (SPIRAL.0, SPIRAL.1, "1e30"),
         (OFF_SPIRAL.0, OFF_SPIRAL.1, "1e30"),
         (SPIRAL.0, SPIRAL.1, "1e300"),
         (SPIRAL.0, SPIRAL.1, "1e1000"),
-    ] {
-        let v = view(re, im, zoom, (40, 30));
+    ]
+    .into_iter()
+    .map(|(re, im, zoom)| (view(re, im, zoom, (40, 30)), zoom, false))
+    .collect();
+    // Inside a period-18 minibrot, about a point outside it, so that the pixels reach
+    // max-iter in plain steps long after their last rebase.
+    let (re, im) = nucleus("0.001", "1.0003", 18, 256);
+    let outside = format!("{:?}", Real::parse(&re, 256).unwrap().to_f64() + 7e-12);
+    let inside = view(&re, &im, "5e12", (40, 30));
+    views.push((inside.with_reference(&outside, &im).unwrap(), "5e12", true));
+    for (v, zoom, minibrot) in views {
         let orbit = v.reference(3000, COUNT_BAILOUT, Stop::never()).unwrap();
+        assert!(
+            !minibrot || orbit.len() < 1000,
+            "the reference escapes early"
+        );
         let smooth_orbit = v.reference(3000, SMOOTH_BAILOUT, Stop::never()).unwrap();
         let (bla, smooth_bla) = (v.bla(&orbit), v.bla(&smooth_orbit));
         for (table, smooth_table) in [(None, None), (Some(&bla), Some(&smooth_bla))] {
@@ -434,6 +448,8 @@ fn every_kernels_lanes_give_the_scalar_loops_counts_and_values() {
             // Every pixel, and spans shorter than the lanes.
             for (first, len) in [(0, 1200), (617, 3), (1199, 1)] {
                 let scalar = run(Kernel::Scalar, first, len);
+                let inside = scalar.0.iter().filter(|&&n| n == 3000).count();
+                assert!(!minibrot || len < 1000 || inside > 100, "{inside} inside");
                 for &kernel in &kernels {
                     assert!(
                         run(kernel, first, len) == scalar,
