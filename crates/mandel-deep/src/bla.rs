@@ -18,11 +18,13 @@ use crate::orbit::ReferenceOrbit;
 /// as plain perturbation's, with a factor of 16 to spare; `docs/deep-zoom.md` has the sweep.
 pub const EPSILON: f64 = 1.0 / (1u64 << 48) as f64;
 
-/// The shortest skip the table keeps: 2^[`MIN_LEVEL`] steps. A skip (the climb through the
-/// levels, then one multiply-add in [`ComplexExp`]) costs some twenty plain steps in lanes, so
-/// shorter skips lose time: at 256² in one run, 4-step skips took 1.21× (KF2's "1e50") and
-/// 1.22× (its "5e113") the time of 32-step ones, and 64-step ones 1.06× (`docs/deep-zoom.md`).
-const MIN_LEVEL: u32 = 5;
+/// The shortest skip the table keeps: 2^[`MIN_LEVEL`] steps. A skip costs the lanes some
+/// hundred plain steps: it stops every lane's run of plain steps, and then climbs the levels
+/// and takes one multiply-add in [`ComplexExp`]. So shorter skips lose time: at 256² in one
+/// run (AVX-512 lanes), a shortest skip of 32 steps took 1.22× the time of 128 on KF2's
+/// "1e50", 1.07× on "5e113" and 1.13× on "5e227"; one of 256 steps took 1.03×, 1.07× and
+/// 1.02×.
+const MIN_LEVEL: u32 = 7;
 
 /// One linear map while the table is built: `l` steps from `Z_m` as `δ ← A·δ + B·δc`,
 /// valid for `|δ| < r`.
@@ -35,7 +37,7 @@ struct Map {
 
 /// The linear maps of one reference orbit for one picture: for every level `k` from
 /// [`MIN_LEVEL`], the maps of the `2^k` steps from `Z_{1 + i·2^k}`, each with its validity
-/// radius, which depends on the picture's largest `|δc|`. About one map for every sixteen
+/// radius, which depends on the picture's largest `|δc|`. About one map for every 64
 /// reference steps in all (72 bytes each).
 #[derive(Debug, Clone)]
 pub struct BlaTable {
