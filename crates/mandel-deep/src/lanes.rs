@@ -17,7 +17,7 @@ use crate::bla::BlaTable;
 use crate::floatexp::FloatExp;
 use crate::lattice::{Lattice, Work};
 use crate::orbit::ReferenceOrbit;
-use crate::perturb::{self, DOUBLE_EXIT_SIZE, Escape, Offset, Progress, State};
+use crate::perturb::{self, Escape, Offset, Progress, State};
 
 /// Lane steps between reports to the [`Meter`].
 const REPORT_EVERY: u32 = 1 << 12;
@@ -125,7 +125,7 @@ impl<const L: usize> Lanes<L> {
                 other[i] = (norm >= near_bailout)
                     | (norm < size)
                     | (size < open_at[i])
-                    | (re.abs().max(im.abs()) < DOUBLE_EXIT_SIZE);
+                    | perturb::below_doubles((re, im));
             }
             if other.iter().any(|&o| o) {
                 break;
@@ -273,7 +273,7 @@ fn fill<T, const L: usize>(
             di[i] = if plain[i] { im } else { b };
             m[i] += usize::from(plain[i]);
             n[i] += u32::from(plain[i]);
-            small[i] = plain[i] & (re.abs().max(im.abs()) < DOUBLE_EXIT_SIZE);
+            small[i] = plain[i] & perturb::below_doubles((re, im));
         }
         for i in 0..L {
             attention |= u32::from(other[i]) << i;
@@ -302,7 +302,7 @@ fn fill<T, const L: usize>(
                 }
             };
             (dr[i], di[i]) = d;
-            tiny |= u32::from(d.0.abs().max(d.1.abs()) < DOUBLE_EXIT_SIZE) << i;
+            tiny |= u32::from(perturb::below_doubles(d)) << i;
         }
         let mut pending = attention | tiny;
         while pending != 0 {

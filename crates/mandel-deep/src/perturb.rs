@@ -20,7 +20,7 @@ const DOUBLE_EXIT: i32 = -500;
 /// See [`DOUBLE_EXIT`]; the gap keeps a pixel from switching at every step.
 const DOUBLE_ENTER: i32 = -480;
 /// 2^[`DOUBLE_EXIT`] as a double.
-pub(crate) const DOUBLE_EXIT_SIZE: f64 = f64::from_bits(((DOUBLE_EXIT + 1023) as u64) << 52);
+const DOUBLE_EXIT_SIZE: f64 = f64::from_bits(((DOUBLE_EXIT + 1023) as u64) << 52);
 
 /// Iterations a pixel runs between reports to its [`Meter`] (which polls the stop once per
 /// `POLL_STEPS` reported): a long orbit is stopped within that many steps.
@@ -230,7 +230,7 @@ pub(crate) fn run(
                 d = (re, im);
                 m += 1;
                 n += 1;
-                if re.abs().max(im.abs()) < DOUBLE_EXIT_SIZE {
+                if below_doubles((re, im)) {
                     dw = (FloatExp::from(re), FloatExp::from(im));
                     wide = true;
                 }
@@ -256,6 +256,14 @@ pub(crate) fn double_step(z: (f64, f64), d: (f64, f64), dc: (f64, f64)) -> (f64,
     )
 }
 
+/// Whether a delta in doubles has left their range for [`FloatExp`]: both parts below
+/// 2^[`DOUBLE_EXIT`]. (Two compares rather than one of the larger part: `f64::max` also
+/// handles NaN, which costs the lanes a compare and a blend a step.)
+#[inline(always)]
+pub(crate) fn below_doubles(d: (f64, f64)) -> bool {
+    (d.0.abs() < DOUBLE_EXIT_SIZE) & (d.1.abs() < DOUBLE_EXIT_SIZE)
+}
+
 /// The delta after `skip` from the double delta `d` of the pixel at `c`, in doubles, and,
 /// where a contracting skip took it below their range, again in full range (which the
 /// doubles may have lost).
@@ -265,8 +273,7 @@ pub(crate) fn skip_from_double(
     c: &Offset,
 ) -> ((f64, f64), Option<(FloatExp, FloatExp)>) {
     let next = skip.apply_double(d, c.skip, c.dc);
-    let below = (next.0.abs().max(next.1.abs()) < DOUBLE_EXIT_SIZE)
-        .then(|| skip.apply(ComplexExp::from_f64(d), c.skip).to_wide());
+    let below = below_doubles(next).then(|| skip.apply(ComplexExp::from_f64(d), c.skip).to_wide());
     (next, below)
 }
 
