@@ -281,24 +281,46 @@ fn fill<T, const L: usize>(
             tiny |= u32::from(small[i]) << i;
         }
         while skips != 0 {
-            // The skip the scalar loop would take here, or its plain step.
+            // The skip the scalar loop would take here, or its plain step; and after a
+            // skip, the skips it takes next while it has nothing else to do (no escape,
+            // rebase, max-iter or end between them), each tested as its iteration would be,
+            // so that a run of skips costs the other lanes one stop, not one a skip.
             let i = skips.trailing_zeros() as usize;
             skips &= skips - 1;
             let table = bla.expect("skips come from a table");
-            let d = match table.skip_double(m[i], max_iter - n[i], sizes[i]) {
-                Some(skip) => {
-                    let h = held[i].as_mut().expect("a full lane");
-                    let d;
-                    (d, contracted[i]) = perturb::skip_from_double(&skip, (dr[i], di[i]), &h.c);
-                    h.skipped += skip.steps;
-                    m[i] += skip.steps as usize;
-                    n[i] += skip.steps;
-                    d
-                }
-                None => {
-                    m[i] += 1;
-                    n[i] += 1;
-                    (next_r[i], next_i[i])
+            let open = open.expect("skips come from a table");
+            let (mut d, mut size, mut first) = ((dr[i], di[i]), sizes[i], true);
+            let d = loop {
+                match table.skip_double(m[i], max_iter - n[i], size) {
+                    Some(skip) => {
+                        let h = held[i].as_mut().expect("a full lane");
+                        (d, contracted[i]) = perturb::skip_from_double(&skip, d, &h.c);
+                        h.skipped += skip.steps;
+                        m[i] += skip.steps as usize;
+                        n[i] += skip.steps;
+                        if contracted[i].is_some() || n[i] >= max_iter || m[i] == last {
+                            break d;
+                        }
+                        let (zr, zi) = points[m[i]];
+                        let (ar, ai) = (zr + d.0, zi + d.1);
+                        let norm = ar * ar + ai * ai;
+                        size = d.0 * d.0 + d.1 * d.1;
+                        if norm >= near_bailout
+                            || norm < size
+                            || size >= open[m[i]]
+                            || perturb::below_doubles(d)
+                        {
+                            break d;
+                        }
+                        first = false;
+                    }
+                    None if first => {
+                        m[i] += 1;
+                        n[i] += 1;
+                        break (next_r[i], next_i[i]);
+                    }
+                    // The iteration after the last skip is the lanes' again.
+                    None => break d,
                 }
             };
             (dr[i], di[i]) = d;
