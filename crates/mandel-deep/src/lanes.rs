@@ -305,11 +305,8 @@ fn fill<T, const L: usize>(
                         let (ar, ai) = (zr + d.0, zi + d.1);
                         let norm = ar * ar + ai * ai;
                         size = d.0 * d.0 + d.1 * d.1;
-                        if norm >= near_bailout
-                            || norm < size
-                            || size >= open[m[i]]
-                            || perturb::below_doubles(d)
-                        {
+                        // (Below the doubles' range it was contracted, above.)
+                        if norm >= near_bailout || norm < size || size >= open[m[i]] {
                             break d;
                         }
                         first = false;
