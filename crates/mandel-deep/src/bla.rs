@@ -1,48 +1,85 @@
-//! Bivariate linear approximation (BLA; Zhuoran, 2021): where a pixel's delta is small beside
-//! the reference, `l` perturbation steps `δ ← 2·Z_m·δ + δ² + δc` are, to a relative error
-//! below [`EPSILON`], the one linear map `δ ← A·δ + B·δc`. One step is `A = 2·Z_m`, `B = 1`,
-//! valid while `|δ| < EPSILON·|Z_m|`; two neighbouring maps compose into one, level by level,
-//! so that a pixel skips up to `2^k` steps with one complex multiply-add. The coefficients
-//! are [`ComplexExp`]s: at depth `A` outgrows a double's range as fast as `δ` leaves it.
+//! Bivariate approximation (BLA; Zhuoran, 2021, here carried to second order): where a
+//! pixel's delta is small beside the reference, `l` perturbation steps
+//! `δ ← 2·Z_m·δ + δ² + δc` are, to a relative error below [`EPSILON`] a step, the one map
+//! `δ ← A·δ + B·δc + C·δ² + D·δ·δc + E·δc²`. One step is that map exactly (`A = 2·Z_m`,
+//! `B = C = 1`); two neighbouring maps compose into one, dropping the terms of third order and
+//! above, level by level, so that a pixel skips up to `2^k` steps with a few complex
+//! multiply-adds. The quadratic terms matter because pixels leave the reference slowly: a
+//! linear map holds only while `|δ|` is below `EPSILON·|Z|`, a quadratic one while the cubic
+//! terms are, about `√EPSILON·|Z|`, which skips most of the steps in between. The
+//! coefficients are [`ComplexExp`]s: at depth `A` outgrows a double's range as fast as `δ`
+//! leaves it.
 
 use crate::floatexp::{ComplexExp, FloatExp};
 use crate::orbit::ReferenceOrbit;
+use crate::perturb::Offset;
 
-/// The largest relative size of the term a linear step drops (`δ²` beside `2·Z_m·δ`). Each
-/// skipped step moves the pixel's orbit by up to this fraction of its delta, where
-/// perturbation's own rounding moves it by 2^-53: a skip is an approximation, and this
-/// trades its accuracy for its length. Some pixels' counts change when their `c` moves by a
-/// billionth of a pixel (found in seahorse valley at 1e16, tested in the command's
-/// integration tests); there 2^-40 changes one pixel of 768 and 2^-44 none, and 2^-28
-/// changes one of 384 of Kalles Fraktaler's "1e14". 2^-48 leaves every test view's counts
-/// as plain perturbation's, with a factor of 16 to spare; `docs/deep-zoom.md` has the sweep.
+/// The largest relative error a skip may add per step it stands for: each composition drops
+/// at most half of this of the delta it returns, where perturbation's own rounding moves it
+/// by 2^-53. A skip is an approximation, and this trades its accuracy for its length. Some
+/// pixels' counts change when their `c` moves by a billionth of a pixel (found in seahorse
+/// valley at 1e16, tested in the command's integration tests); `docs/deep-zoom.md` has the
+/// sweep of this constant against direct iteration.
 pub const EPSILON: f64 = 1.0 / (1u64 << 48) as f64;
+
+/// How far a delta may be from the reference, as a fraction of `|Z_m|`, for a step from
+/// `Z_m` to be part of a skip: far enough inside `|Z_m|` that the pixel can neither need a
+/// rebase (`|Z_m + δ| < |δ|`) nor escape before the skip lands, where the loop checks both.
+const STEP_REACH: f64 = 1.0 / 256.0;
+
+/// The largest share of a map's linear coefficient `A` that its quadratic terms may add to
+/// its derivative over the deltas it takes, so that an error coming into it grows by at most
+/// that much more than `A` says.
+const BEND: f64 = 1.0 / 64.0;
 
 /// The shortest skip the table keeps: 2^[`MIN_LEVEL`] steps. A skip costs the lanes some
 /// hundred plain steps: it stops every lane's run of plain steps, and then climbs the levels
-/// and takes one multiply-add in [`ComplexExp`]. So shorter skips lose time: at 256² in one
-/// run (AVX-512 lanes), a shortest skip of 32 steps took 1.22× the time of 128 on KF2's
-/// "1e50", 1.07× on "5e113" and 1.13× on "5e227"; one of 256 steps took 1.03×, 1.07× and
-/// 1.02×.
+/// and takes its multiply-adds in [`ComplexExp`]. So shorter skips lose time: at 256² in one
+/// run (AVX-512 lanes, linear maps), a shortest skip of 32 steps took 1.22× the time of 128
+/// on KF2's "1e50", 1.07× on "5e113" and 1.13× on "5e227"; one of 256 steps took 1.03×,
+/// 1.07× and 1.02×.
 const MIN_LEVEL: u32 = 7;
 
-/// One linear map while the table is built: `l` steps from `Z_m` as `δ ← A·δ + B·δc`,
-/// valid for `|δ| < r`.
+/// A map's coefficients: `δ ← A·δ + B·δc + C·δ² + D·δ·δc + E·δc²`.
 #[derive(Debug, Clone, Copy)]
-struct Map {
+struct Coefficients {
     a: ComplexExp,
     b: ComplexExp,
+    c: ComplexExp,
+    d: ComplexExp,
+    e: ComplexExp,
+}
+
+impl Coefficients {
+    /// `x` then `y`: `y`'s map of `x`'s, to second order in `δ` and `δc`.
+    fn then(&self, y: &Coefficients) -> Coefficients {
+        let x = self;
+        let two = ComplexExp::from_f64((2.0, 0.0));
+        Coefficients {
+            a: y.a * x.a,
+            b: y.a * x.b + y.b,
+            c: y.a * x.c + y.c * (x.a * x.a),
+            d: y.a * x.d + y.c * (x.a * x.b) * two + y.d * x.a,
+            e: y.a * x.e + y.c * (x.b * x.b) + y.d * x.b + y.e,
+        }
+    }
+}
+
+/// One map while the table is built: `l` steps from `Z_m`, valid for `|δ| < r`.
+#[derive(Debug, Clone, Copy)]
+struct Map {
+    k: Coefficients,
     r: FloatExp,
 }
 
-/// The linear maps of one reference orbit for one picture: for every level `k` from
+/// The maps of one reference orbit for one picture: for every level `k` from
 /// [`MIN_LEVEL`], the maps of the `2^k` steps from `Z_{1 + i·2^k}`, each with its validity
 /// radius, which depends on the picture's largest `|δc|`. About one map for every 64
-/// reference steps in all (72 bytes each).
+/// reference steps in all (144 bytes each).
 #[derive(Debug, Clone)]
 pub struct BlaTable {
     /// The maps' coefficients, level by level.
-    levels: Vec<Vec<(ComplexExp, ComplexExp)>>,
+    levels: Vec<Vec<Coefficients>>,
     /// The maps' squared radii, level by level, apart from the coefficients: a climb tests
     /// one map of every level and takes only the last.
     radii: Vec<Vec<FloatExp>>,
@@ -55,39 +92,48 @@ pub struct BlaTable {
     last: usize,
 }
 
-/// A skip a pixel may take: `steps` iterations by `δ ← a·δ + b·δc`.
+/// A skip a pixel may take: `steps` iterations by one map.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Skip {
-    a: ComplexExp,
-    b: ComplexExp,
+    k: Coefficients,
     pub steps: u32,
 }
 
 impl Skip {
-    /// The delta after the skip.
+    /// The delta after the skip, for the pixel at `c`.
     #[inline]
-    pub fn apply(&self, delta: ComplexExp, dc: ComplexExp) -> ComplexExp {
-        self.a * delta + self.b * dc
+    pub fn apply(&self, delta: ComplexExp, c: &Offset) -> ComplexExp {
+        let k = &self.k;
+        k.a * delta + k.b * c.skip + self.second_order(delta, c)
     }
 
-    /// The delta after the skip, for a delta in doubles (of at least 2^-1022) at offset `dc`
-    /// (`dc_double` in doubles, which may have underflowed): in doubles where `A`, `B` and
-    /// `δc` all have their range (a valid skip's `A` is below `r / |δ|`), otherwise `B·δc` in
-    /// [`ComplexExp`].
+    /// The terms of second order: `(C·δ + D·δc)·δ + E·δc²`.
     #[inline]
-    pub fn apply_double(&self, d: (f64, f64), dc: ComplexExp, dc_double: (f64, f64)) -> (f64, f64) {
-        if self.a.exponent() > 1000 {
-            return self.apply(ComplexExp::from_f64(d), dc).to_f64();
+    fn second_order(&self, delta: ComplexExp, c: &Offset) -> ComplexExp {
+        let k = &self.k;
+        (k.c * delta + k.d * c.skip) * delta + k.e * c.square
+    }
+
+    /// The delta after the skip, for a delta in doubles (of at least 2^-1022) of the pixel
+    /// at `c`: the linear terms in doubles where `A`, `B` and `δc` all have their range (a
+    /// valid skip's `A` is below `r / |δ|`), otherwise in [`ComplexExp`], as the terms of
+    /// second order always are (their coefficients outgrow the doubles first).
+    #[inline]
+    pub fn apply_double(&self, d: (f64, f64), c: &Offset) -> (f64, f64) {
+        let k = &self.k;
+        if k.a.exponent() > 1000 {
+            return self.apply(ComplexExp::from_f64(d), c).to_f64();
         }
-        let (ar, ai) = self.a.to_f64();
-        let (br, bi) = if (-900..=900).contains(&self.b.exponent()) && dc.exponent() > -900 {
-            let (b0, b1) = self.b.to_f64();
-            let (c0, c1) = dc_double;
+        let (ar, ai) = k.a.to_f64();
+        let (br, bi) = if (-900..=900).contains(&k.b.exponent()) && c.skip.exponent() > -900 {
+            let (b0, b1) = k.b.to_f64();
+            let (c0, c1) = c.dc;
             (b0 * c0 - b1 * c1, b0 * c1 + b1 * c0)
         } else {
-            (self.b * dc).to_f64()
+            (k.b * c.skip).to_f64()
         };
-        (ar * d.0 - ai * d.1 + br, ar * d.1 + ai * d.0 + bi)
+        let (qr, qi) = self.second_order(ComplexExp::from_f64(d), c).to_f64();
+        (ar * d.0 - ai * d.1 + br + qr, ar * d.1 + ai * d.0 + bi + qi)
     }
 }
 
@@ -97,7 +143,7 @@ impl BlaTable {
         fn count<T>(levels: &[Vec<T>]) -> usize {
             levels.iter().map(Vec::len).sum()
         }
-        count(&self.levels) * size_of::<(ComplexExp, ComplexExp)>()
+        count(&self.levels) * size_of::<Coefficients>()
             + count(&self.radii) * size_of::<FloatExp>()
             + (count(&self.radii_double) + self.open.len()) * size_of::<f64>()
     }
@@ -105,24 +151,29 @@ impl BlaTable {
     /// The maps of `orbit` for pixels at most `max_dc` from the reference.
     pub fn new(orbit: &ReferenceOrbit, max_dc: FloatExp) -> BlaTable {
         let last = orbit.len() - 1;
-        let escape = FloatExp::from(orbit.bailout().sqrt() / (1.0 + EPSILON));
-        let epsilon = FloatExp::from(EPSILON);
-        // The single step from Z_m. Where |Z_m| could put the pixel past the bailout, the
-        // step itself is fine but no skip may pass over Z_m unchecked: its radius is zero.
+        let escape = FloatExp::from(orbit.bailout().sqrt() / (1.0 + STEP_REACH));
+        let reach = FloatExp::from(STEP_REACH);
+        let one = ComplexExp::from_f64((1.0, 0.0));
+        // The single step from Z_m, exact as a map. Where |Z_m| could put the pixel past the
+        // bailout, the step itself is fine but no skip may pass over Z_m unchecked: its
+        // radius is zero.
         let single = |m: usize| {
             let (zr, zi) = orbit.z_wide(m);
             let z = ComplexExp::from_wide((zr, zi));
             let size = z.abs();
             let r = if size.cmp_abs(escape).is_lt() {
-                epsilon * size
+                reach * size
             } else {
                 FloatExp::ZERO
             };
-            Map {
+            let k = Coefficients {
                 a: z * ComplexExp::from_f64((2.0, 0.0)),
-                b: ComplexExp::from_f64((1.0, 0.0)),
-                r,
-            }
+                b: one,
+                c: one,
+                d: ComplexExp::ZERO,
+                e: ComplexExp::ZERO,
+            };
+            Map { k, r }
         };
         // The shortest maps straight from the single steps, composed in a chain (a radius as
         // valid as pairs give, and no smaller), so that the single steps are never all held
@@ -171,7 +222,7 @@ impl BlaTable {
         }
         let levels = levels
             .into_iter()
-            .map(|maps| maps.into_iter().map(|map| (map.a, map.b)).collect())
+            .map(|maps| maps.into_iter().map(|map| map.k).collect())
             .collect();
         BlaTable {
             levels,
@@ -234,13 +285,9 @@ impl BlaTable {
             }
             found = Some((i, index));
         }
-        found.map(|(i, index)| {
-            let (a, b) = self.levels[i][index];
-            Skip {
-                a,
-                b,
-                steps: 1 << (i as u32 + MIN_LEVEL),
-            }
+        found.map(|(i, index)| Skip {
+            k: self.levels[i][index],
+            steps: 1 << (i as u32 + MIN_LEVEL),
         })
     }
 
@@ -273,46 +320,112 @@ impl BlaTable {
     }
 }
 
-/// `x` then `y` as one map: `A = A_y·A_x`, `B = A_y·B_x + B_y`, valid where `x` is and where
-/// `x` lands every delta of the picture inside `y`'s radius: `|A_x|·|δ| + |B_x|·max|δc| <
-/// r_y`.
+/// `x` then `y` as one map ([`Coefficients::then`]), valid where `x` is, where `x` lands
+/// every delta of the picture inside `y`'s radius, and where what the composition drops is
+/// below `EPSILON / 2` of what it keeps (see [`radius`]).
 fn compose(x: &Map, y: &Map, max_dc: FloatExp) -> Map {
-    let a = y.a * x.a;
-    let b = y.a * x.b + y.b;
-    let room = y.r - x.b.abs() * max_dc;
-    let r = if x.r.is_zero() || room.is_negative() || room.is_zero() {
-        FloatExp::ZERO
-    } else {
-        let reach = room / x.a.abs();
-        if reach.cmp_abs(x.r).is_lt() {
-            reach
-        } else {
-            x.r
-        }
+    Map {
+        k: x.k.then(&y.k),
+        r: radius(x, y, max_dc),
+    }
+}
+
+/// The largest `r` (within a few percent, or 0) such that for every delta `|δ| <= r` and
+/// offset `|δc| <= max_dc`, with `x` valid at `r`:
+/// - `x` lands the delta inside `y`'s radius (with a margin for `x`'s own error);
+/// - the terms the composition drops (`C_y`'s and `D_y`'s products with `x`'s second-order
+///   terms) are below `EPSILON / 2` of the linear terms' sizes, `|A_y·A_x|·|δ|` for those in
+///   `δ` and `(|A_y·B_x| + |B_y|)·|δc|` for those in `δc` alone;
+/// - `y`'s second-order terms add at most [`BEND`] of `|A_y|` to its derivative there.
+///
+/// Each condition is a sum of sizes that grows with `r`, so the largest `r` is found by
+/// shrinking a first guess (the exact root of the reach, and of the dominant dropped term)
+/// until all hold.
+fn radius(x: &Map, y: &Map, max_dc: FloatExp) -> FloatExp {
+    let zero = FloatExp::ZERO;
+    if x.r.is_zero() || y.r.is_zero() {
+        return zero;
+    }
+    let below = |p: FloatExp, q: FloatExp| p.cmp_abs(q).is_le();
+    let size = |z: ComplexExp| z.abs();
+    let (ax, bx, cx, dx, ex) = (
+        size(x.k.a),
+        size(x.k.b),
+        size(x.k.c),
+        size(x.k.d),
+        size(x.k.e),
+    );
+    let (ay, by, cy, dy) = (size(y.k.a), size(y.k.b), size(y.k.c), size(y.k.d));
+    let dc = max_dc;
+    let half_epsilon = FloatExp::from(EPSILON / 2.0);
+    let margin = FloatExp::from(1.0 + 1.0 / 1024.0);
+    // Bounds on the sizes of x's linear and second-order terms at |δ| = r, of the delta it
+    // lands (with room for its own error), and of the terms the composition drops.
+    let linear = |r: FloatExp| ax * r + bx * dc;
+    let second = |r: FloatExp| (cx * r + dx * dc) * r + ex * dc * dc;
+    let landed = |r: FloatExp| (linear(r) + second(r)) * margin;
+    let dropped = |r: FloatExp| {
+        let (l, q) = (linear(r), second(r));
+        cy * ((l * q).double() + q * q) + dy * q * dc
     };
-    Map { a, b, r }
+    let floor = dropped(zero);
+    if !below(floor, half_epsilon * (ay * bx + by) * dc) {
+        return zero;
+    }
+    let holds = |r: FloatExp| {
+        let to = landed(r);
+        to.cmp_abs(y.r).is_lt()
+            && below(dropped(r) - floor, half_epsilon * ay * ax * r)
+            && below((cy * to).double() + dy * dc, FloatExp::from(BEND) * ay)
+    };
+    // The first guess: x's radius; the root of the reach, (ax + dx·dc)·r + cx·r² = room;
+    // and that of the dominant dropped term, 2·cy·ax·r·cx·r² = half_epsilon·ay·ax·r.
+    let room = y.r / margin - bx * dc - ex * dc * dc;
+    if room.is_negative() || room.is_zero() {
+        return zero;
+    }
+    let slope = ax + dx * dc;
+    let root = (slope * slope + (cx * room).double().double()).sqrt();
+    let mut r = room.double() / (slope + root);
+    if !(cy * cx).is_zero() {
+        let cubic = (half_epsilon * ay / (cy * cx).double()).sqrt();
+        r = if below(cubic, r) { cubic } else { r };
+    }
+    r = if below(x.r, r) { x.r } else { r };
+    // Rounding in the guess: start just inside it.
+    r = r * FloatExp::from(1.0 - 1.0 / (1u64 << 20) as f64);
+    let shrink = FloatExp::from(0.875);
+    for _ in 0..64 {
+        if holds(r) {
+            return r;
+        }
+        r = r * shrink;
+    }
+    zero
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::big::Real;
+    use crate::perturb;
     use mandel_kernel::Stop;
 
-    #[test]
-    fn a_skip_lands_where_the_steps_it_stands_for_do() {
-        // A point of the main cardioid, whose orbit settles on a fixed point away from 0:
-        // skips of any length.
+    /// Skips from every point of `c`'s orbit where one starts, for deltas at 0.9 and 0.01 of
+    /// the radius of the shortest map there, against the steps they stand for (in doubles,
+    /// from the pixel at `dc` in a picture `max_dc` across): each within `2·l·EPSILON` of
+    /// the steps' delta. Returns the longest skip and the largest share of the landed delta
+    /// that the second-order terms made.
+    fn check_skips(c: (&str, &str), dc: (f64, f64), max_dc: f64) -> (u32, f64) {
         let (re, im) = (
-            Real::parse("-0.5", 128).unwrap(),
-            Real::parse("0.3", 128).unwrap(),
+            Real::parse(c.0, 128).unwrap(),
+            Real::parse(c.1, 128).unwrap(),
         );
         let orbit = ReferenceOrbit::compute(&re, &im, 128, 20_000, 4.0, Stop::never()).unwrap();
-        let dc = (3e-31, -7e-31);
-        let table = BlaTable::new(&orbit, FloatExp::from(1e-30));
-        let mut longest = 0;
+        let offset = Offset::new(FloatExp::from(dc.0), FloatExp::from(dc.1));
+        let table = BlaTable::new(&orbit, FloatExp::from(max_dc));
+        let (mut longest, mut curved) = (0, 0.0f64);
         for m in (1..orbit.len() - 1).step_by(1 << MIN_LEVEL) {
-            // Deltas at 0.9 and at 0.01 of the radius of the shortest map from Z_m.
             let Some(first) = table.radii[0].get((m - 1) >> MIN_LEVEL) else {
                 continue;
             };
@@ -327,15 +440,10 @@ mod tests {
                     panic!("no skip from {m} for {d:?}, under the radius {r}");
                 };
                 longest = longest.max(skip.steps);
-                let approx = skip.apply_double(d, ComplexExp::from_f64(dc), dc);
+                let approx = skip.apply_double(d, &offset);
                 let mut exact = d;
                 for k in m..m + skip.steps as usize {
-                    let (zr, zi) = orbit.z(k);
-                    let (a, b) = exact;
-                    exact = (
-                        2.0 * (zr * a - zi * b) + (a * a - b * b) + dc.0,
-                        2.0 * (zr * b + zi * a) + 2.0 * a * b + dc.1,
-                    );
+                    exact = perturb::double_step(orbit.z(k), exact, dc);
                 }
                 let error = (approx.0 - exact.0).hypot(approx.1 - exact.1);
                 let size = exact.0.hypot(exact.1);
@@ -344,8 +452,28 @@ mod tests {
                     "from {m}, {} steps: {approx:?} against {exact:?}",
                     skip.steps
                 );
+                let (qr, qi) = skip.second_order(ComplexExp::from_f64(d), &offset).to_f64();
+                curved = curved.max(qr.hypot(qi) / size);
             }
         }
+        (longest, curved)
+    }
+
+    #[test]
+    fn a_skip_lands_where_the_steps_it_stands_for_do() {
+        // A point of the main cardioid, whose orbit settles on a fixed point away from 0:
+        // skips of any length.
+        let (longest, _) = check_skips(("-0.5", "0.3"), (3e-31, -7e-31), 1e-30);
         assert!(longest >= 1024, "{longest}");
+    }
+
+    #[test]
+    fn skips_hold_where_a_linear_map_would_not() {
+        // c = i, whose orbit falls on a repelling cycle: deltas grow at every step, and a
+        // skip's second-order terms are far more of the delta it lands than a linear map
+        // could leave out (2·l·EPSILON).
+        let (longest, curved) = check_skips(("0", "1"), (3e-61, -7e-61), 1e-60);
+        assert!(longest >= 128, "{longest}");
+        assert!(curved > 1e3 * 128.0 * EPSILON, "{curved}");
     }
 }

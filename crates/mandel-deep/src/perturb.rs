@@ -59,14 +59,18 @@ pub(crate) struct Offset {
     pub dc: (f64, f64),
     pub wide: (FloatExp, FloatExp),
     pub skip: ComplexExp,
+    /// `δc²`, for a skip's second-order terms.
+    pub square: ComplexExp,
 }
 
 impl Offset {
     pub fn new(dx: FloatExp, dy: FloatExp) -> Offset {
+        let skip = ComplexExp::from_wide((dx, dy));
         Offset {
             dc: (dx.to_f64(), dy.to_f64()),
             wide: (dx, dy),
-            skip: ComplexExp::from_wide((dx, dy)),
+            skip,
+            square: skip * skip,
         }
     }
 }
@@ -119,7 +123,7 @@ pub(crate) fn run(
     meter: &mut Meter,
 ) -> Result<Progress, Stopped> {
     let max_iter = orbit.max_iter();
-    let (dc, wide_c, skip_c) = (c.dc, c.wide, c.skip);
+    let (dc, wide_c) = (c.dc, c.wide);
     let State {
         mut n,
         mut m,
@@ -173,7 +177,7 @@ pub(crate) fn run(
             }
             let skip = bla.and_then(|t| t.skip(m, max_iter - n, || norm_wide(dw.0, dw.1)));
             if let Some(skip) = skip {
-                let next = skip.apply(ComplexExp::from_wide(dw), skip_c);
+                let next = skip.apply(ComplexExp::from_wide(dw), c);
                 (m, n, skipped) = (
                     m + skip.steps as usize,
                     n + skip.steps,
@@ -272,8 +276,8 @@ pub(crate) fn skip_from_double(
     d: (f64, f64),
     c: &Offset,
 ) -> ((f64, f64), Option<(FloatExp, FloatExp)>) {
-    let next = skip.apply_double(d, c.skip, c.dc);
-    let below = below_doubles(next).then(|| skip.apply(ComplexExp::from_f64(d), c.skip).to_wide());
+    let next = skip.apply_double(d, c);
+    let below = below_doubles(next).then(|| skip.apply(ComplexExp::from_f64(d), c).to_wide());
     (next, below)
 }
 

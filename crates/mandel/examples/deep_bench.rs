@@ -105,7 +105,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let pixels = u64::from(size) * u64::from(size);
         let mut agree = 0;
         for k in 0..direct_pixels {
-            let index = (2 * k + 1) * pixels / (2 * direct_pixels) + u64::from(size) / 2;
+            // The middle of the k-th of equal runs of pixels, half a row on (off the
+            // picture's centre column), or its last pixel.
+            let index =
+                ((2 * k + 1) * pixels / (2 * direct_pixels) + u64::from(size) / 2).min(pixels - 1);
             let mut direct = [0];
             deep.direct_span(max_iter, index, Stop::never(), &mut direct)?;
             agree += u64::from(direct[0] == grid.counts()[index as usize]);
