@@ -41,7 +41,7 @@ const BEND: f64 = 1.0 / 64.0;
 const MIN_LEVEL: u32 = 7;
 
 /// A map's coefficients: `δ ← A·δ + B·δc + C·δ² + D·δ·δc + E·δc²`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Coefficients {
     a: ComplexExp,
     b: ComplexExp,
@@ -63,12 +63,50 @@ impl Coefficients {
             e: y.a * x.e + y.c * (x.b * x.b) + y.d * x.b + y.e,
         }
     }
+
+    /// [`Coefficients::then`] with `y` the single step from `Z_m` (`A = 2·Z_m`, `B = C = 1`,
+    /// `D = E = 0`), without the products by 1 and 0: the table's shortest maps are chains
+    /// of these.
+    fn then_step(&self, two_z: ComplexExp) -> Coefficients {
+        let x = self;
+        let one = ComplexExp::from_f64((1.0, 0.0));
+        let two = ComplexExp::from_f64((2.0, 0.0));
+        Coefficients {
+            a: two_z * x.a,
+            b: two_z * x.b + one,
+            c: two_z * x.c + x.a * x.a,
+            d: two_z * x.d + (x.a * x.b) * two,
+            e: two_z * x.e + x.b * x.b,
+        }
+    }
+
+    /// The coefficients' sizes.
+    fn sizes(&self) -> Sizes {
+        Sizes {
+            a: self.a.abs(),
+            b: self.b.abs(),
+            c: self.c.abs(),
+            d: self.d.abs(),
+            e: self.e.abs(),
+        }
+    }
+}
+
+/// The sizes of a map's coefficients, for its radius.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    a: FloatExp,
+    b: FloatExp,
+    c: FloatExp,
+    d: FloatExp,
+    e: FloatExp,
 }
 
 /// One map while the table is built: `l` steps from `Z_m`, valid for `|δ| < r`.
 #[derive(Debug, Clone, Copy)]
 struct Map {
     k: Coefficients,
+    sizes: Sizes,
     r: FloatExp,
 }
 
@@ -173,7 +211,14 @@ impl BlaTable {
                 d: ComplexExp::ZERO,
                 e: ComplexExp::ZERO,
             };
-            Map { k, r }
+            let sizes = Sizes {
+                a: size.double(),
+                b: FloatExp::from(1.0),
+                c: FloatExp::from(1.0),
+                d: FloatExp::ZERO,
+                e: FloatExp::ZERO,
+            };
+            Map { k, sizes, r }
         };
         // The shortest maps straight from the single steps, composed in a chain (a radius as
         // valid as pairs give, and no smaller), so that the single steps are never all held
@@ -182,8 +227,16 @@ impl BlaTable {
         let first: Vec<Map> = (0..(last - 1) / span)
             .map(|i| {
                 let start = 1 + i * span;
-                (start + 1..start + span)
-                    .fold(single(start), |map, m| compose(&map, &single(m), max_dc))
+                (start + 1..start + span).fold(single(start), |map, m| {
+                    let step = single(m);
+                    let k = map.k.then_step(step.k.a);
+                    let r = radius(&map, &step, max_dc);
+                    Map {
+                        sizes: k.sizes(),
+                        k,
+                        r,
+                    }
+                })
             })
             .collect();
         let mut levels = vec![first];
@@ -324,8 +377,10 @@ impl BlaTable {
 /// every delta of the picture inside `y`'s radius, and where what the composition drops is
 /// below `EPSILON / 2` of what it keeps (see [`radius`]).
 fn compose(x: &Map, y: &Map, max_dc: FloatExp) -> Map {
+    let k = x.k.then(&y.k);
     Map {
-        k: x.k.then(&y.k),
+        sizes: k.sizes(),
+        k,
         r: radius(x, y, max_dc),
     }
 }
@@ -347,15 +402,20 @@ fn radius(x: &Map, y: &Map, max_dc: FloatExp) -> FloatExp {
         return zero;
     }
     let below = |p: FloatExp, q: FloatExp| p.cmp_abs(q).is_le();
-    let size = |z: ComplexExp| z.abs();
-    let (ax, bx, cx, dx, ex) = (
-        size(x.k.a),
-        size(x.k.b),
-        size(x.k.c),
-        size(x.k.d),
-        size(x.k.e),
-    );
-    let (ay, by, cy, dy) = (size(y.k.a), size(y.k.b), size(y.k.c), size(y.k.d));
+    let Sizes {
+        a: ax,
+        b: bx,
+        c: cx,
+        d: dx,
+        e: ex,
+    } = x.sizes;
+    let Sizes {
+        a: ay,
+        b: by,
+        c: cy,
+        d: dy,
+        ..
+    } = y.sizes;
     let dc = max_dc;
     let half_epsilon = FloatExp::from(EPSILON / 2.0);
     let margin = FloatExp::from(1.0 + 1.0 / 1024.0);
@@ -457,6 +517,28 @@ mod tests {
             }
         }
         (longest, curved)
+    }
+
+    #[test]
+    fn a_single_step_after_a_map_is_the_general_composition() {
+        let z = |re, im, e| ComplexExp::new(re, im, e);
+        let x = Coefficients {
+            a: z(1.5, -0.25, 40),
+            b: z(-0.75, 1.125, 30),
+            c: z(1.0, 0.5, 90),
+            d: z(0.3, -1.7, 70),
+            e: z(-1.1, 0.9, 55),
+        };
+        let two_z = z(0.6, -1.3, -2);
+        let (one, zero) = (ComplexExp::from_f64((1.0, 0.0)), ComplexExp::ZERO);
+        let step = Coefficients {
+            a: two_z,
+            b: one,
+            c: one,
+            d: zero,
+            e: zero,
+        };
+        assert_eq!(x.then_step(two_z), x.then(&step));
     }
 
     #[test]

@@ -24,6 +24,7 @@ impl FloatExp {
     pub const ZERO: FloatExp = FloatExp { m: 0.0, e: 0 };
 
     /// `m · 2^e`, normalised; `m` must be finite.
+    #[inline]
     pub fn new(m: f64, e: i32) -> FloatExp {
         debug_assert!(m.is_finite(), "{m}");
         if m == 0.0 {
@@ -32,14 +33,20 @@ impl FloatExp {
         let bits = m.to_bits();
         let field = ((bits >> 52) & 0x7ff) as i32;
         if field == 0 {
-            // Subnormal: scale it into the normal range first.
-            return FloatExp::new(m * pow2(64), e - 64);
+            return FloatExp::subnormal(m, e);
         }
         let mantissa = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
         FloatExp {
             m: mantissa,
             e: e + field - 1023,
         }
+    }
+
+    /// [`FloatExp::new`] for a subnormal `m`: scaled into the normal range first (apart, so
+    /// that the common case inlines small).
+    #[cold]
+    fn subnormal(m: f64, e: i32) -> FloatExp {
+        FloatExp::new(m * pow2(64), e - 64)
     }
 
     /// The double `x` (finite).
@@ -123,6 +130,7 @@ impl FloatExp {
 
 impl Mul for FloatExp {
     type Output = FloatExp;
+    #[inline]
     fn mul(self, rhs: FloatExp) -> FloatExp {
         if self.is_zero() || rhs.is_zero() {
             return FloatExp::ZERO;
@@ -135,6 +143,7 @@ impl Mul for FloatExp {
 impl Div for FloatExp {
     type Output = FloatExp;
     /// `self / rhs`, rounded once; `rhs` must not be zero.
+    #[inline]
     fn div(self, rhs: FloatExp) -> FloatExp {
         debug_assert!(!rhs.is_zero(), "division by zero");
         if self.is_zero() {
@@ -147,6 +156,7 @@ impl Div for FloatExp {
 
 impl Add for FloatExp {
     type Output = FloatExp;
+    #[inline]
     fn add(self, rhs: FloatExp) -> FloatExp {
         let (big, small) = if self.cmp_abs(rhs) == Ordering::Less {
             (rhs, self)
@@ -168,6 +178,7 @@ impl Add for FloatExp {
 
 impl Neg for FloatExp {
     type Output = FloatExp;
+    #[inline]
     fn neg(self) -> FloatExp {
         FloatExp {
             m: -self.m,
@@ -178,12 +189,14 @@ impl Neg for FloatExp {
 
 impl Sub for FloatExp {
     type Output = FloatExp;
+    #[inline]
     fn sub(self, rhs: FloatExp) -> FloatExp {
         self + -rhs
     }
 }
 
 impl From<f64> for FloatExp {
+    #[inline]
     fn from(x: f64) -> FloatExp {
         FloatExp::from_f64(x)
     }
@@ -219,6 +232,7 @@ impl ComplexExp {
     };
 
     /// `(re + im·i) · 2^e`, normalised; the parts must be finite.
+    #[inline]
     pub fn new(re: f64, im: f64, e: i32) -> ComplexExp {
         let larger = re.abs().max(im.abs());
         if larger == 0.0 {
@@ -263,9 +277,10 @@ impl ComplexExp {
         )
     }
 
-    /// `|self|`.
+    /// `|self|`, to within a rounding or two (the parts are below 2, so their squares
+    /// cannot overflow: no need for `hypot`'s care, or its cost).
     pub fn abs(self) -> FloatExp {
-        FloatExp::new(self.re.hypot(self.im), self.e)
+        FloatExp::new((self.re * self.re + self.im * self.im).sqrt(), self.e)
     }
 
     /// The exponent: the larger part is below `2^(exponent + 1)` (0 for zero).
@@ -276,6 +291,7 @@ impl ComplexExp {
 
 impl Mul for ComplexExp {
     type Output = ComplexExp;
+    #[inline]
     fn mul(self, rhs: ComplexExp) -> ComplexExp {
         // Parts below 2 in magnitude: the double products stay far from overflow.
         ComplexExp::new(
@@ -288,6 +304,7 @@ impl Mul for ComplexExp {
 
 impl Add for ComplexExp {
     type Output = ComplexExp;
+    #[inline]
     fn add(self, rhs: ComplexExp) -> ComplexExp {
         if rhs.re == 0.0 && rhs.im == 0.0 {
             return self;
