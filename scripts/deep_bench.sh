@@ -3,7 +3,7 @@
 # memory figure is its own): docs/bench/deep-*.txt and the README's deep-zoom table.
 #
 # Usage: bash scripts/deep_bench.sh [SIZE] [DIRECT_PIXELS] [plain]
-#   SIZE 1024 by default; `plain` turns linear approximation off (the A/B baseline).
+#   SIZE 1024 by default; `plain` turns BLA off (the A/B baseline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-1024}

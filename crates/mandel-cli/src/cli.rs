@@ -68,7 +68,7 @@ pub struct ServeArgs {
     /// Most megabytes of tiles the cache keeps; the least recently used go first.
     #[arg(long, default_value_t = 256, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
     pub tile_cache_mb: u64,
-    /// Most megabytes of reference orbits (and their linear maps) each worker process keeps
+    /// Most megabytes of reference orbits (and their BLA maps) each worker process keeps
     /// for deep renders and tiles that share a reference point (with process isolation, up
     /// to --max-workers times this in all); the least recently used go first.
     #[arg(long, default_value_t = 64, value_name = "MB", value_parser = clap::value_parser!(u64).range(0..=1 << 30))]

@@ -213,7 +213,7 @@ fn scale(x: f64, k: i32) -> f64 {
 }
 
 /// A complex number `(re + im·i) · 2^e` whose parts share one exponent, the larger part's
-/// magnitude in `[1, 2)` (or both zero): the linear approximations' coefficients, which
+/// magnitude in `[1, 2)` (or both zero): the BLA maps' coefficients, which
 /// outgrow a double's range at depth, with a product that costs a double complex one and one
 /// rescaling. The smaller part keeps only the bits above the larger's 2^-1074.
 #[derive(Debug, Clone, Copy, PartialEq)]

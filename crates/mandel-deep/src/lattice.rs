@@ -13,7 +13,7 @@ use crate::perturb::Escape;
 pub struct Work {
     /// The sum of the counts: the iterations direct iteration would run.
     pub iterations: u64,
-    /// Of those, the iterations skipped by linear approximation rather than stepped.
+    /// Of those, the iterations skipped by BLA rather than stepped.
     pub skipped: u64,
 }
 

@@ -8,7 +8,7 @@
 //!   [`DeepView::perturbed_span`]): one [`ReferenceOrbit`] of the centre in arbitrary
 //!   precision, then every pixel as that orbit plus a delta in doubles (or [`FloatExp`] where
 //!   doubles underflow), rebased to the orbit's start whenever the pixel's orbit passes closer
-//!   to 0 than to the reference's, and skipping along the orbit by the linear maps of a
+//!   to 0 than to the reference's, and skipping along the orbit by the BLA maps of a
 //!   [`BlaTable`] wherever its delta is small enough for them;
 //! - **direct** ([`DeepView::direct_span`]): every pixel iterated in arbitrary precision,
 //!   the slow ground truth that perturbation is tested against.
@@ -177,7 +177,7 @@ impl DeepView {
         ReferenceOrbit::compute(&self.re, &self.im, self.bits, max_iter, bailout, stop)
     }
 
-    /// The linear maps along `orbit` for this view's pixels (its largest offset from the
+    /// The BLA maps along `orbit` for this view's pixels (its largest offset from the
     /// centre bounds their validity).
     pub fn bla(&self, orbit: &ReferenceOrbit) -> BlaTable {
         BlaTable::new(orbit, self.lattice.max_offset())

@@ -5,7 +5,7 @@
 //! [`BlaTable`] no approximation is made: the counts follow direct iteration except where a
 //! pixel's orbit amplifies the rounding of its delta, a double, past its count's margin (rare;
 //! `docs/deep-zoom.md`). With one, a pixel skips along the reference wherever its delta is
-//! small enough for a linear map to stand for the steps.
+//! small enough for a map to stand for the steps.
 
 use mandel_kernel::{Meter, Stopped};
 
@@ -33,12 +33,12 @@ pub struct Escape {
     pub count: u32,
     /// |z|² at the end (at or past the bailout for an escaped point).
     pub norm: f64,
-    /// Of `count`, the iterations skipped by linear approximation ([`BlaTable`]).
+    /// Of `count`, the iterations skipped by BLA ([`BlaTable`]).
     pub skipped: u32,
 }
 
 /// The iteration of the pixel at offset `(dx, dy)` from the reference's point, to the orbit's
-/// max-iter and bailout, skipping by `bla`'s linear maps where they are valid.
+/// max-iter and bailout, skipping by `bla`'s maps where they are valid.
 pub fn pixel(
     orbit: &ReferenceOrbit,
     bla: Option<&BlaTable>,

@@ -65,9 +65,9 @@ struct Agreement {
     stable: usize,
     /// Of those, pixels whose perturbed count equals the direct one.
     equal: usize,
-    /// Of those, pixels whose count perturbed with linear approximation equals the direct one.
+    /// Of those, pixels whose count perturbed with BLA equals the direct one.
     equal_bla: usize,
-    /// The fraction of the iterations that linear approximation skipped.
+    /// The fraction of the iterations that BLA skipped.
     skipped: f64,
     /// Pixels left out: their direct counts differ between the two precisions.
     unstable: usize,
@@ -88,7 +88,7 @@ impl Agreement {
         self.equal_bla as f64 / self.stable.max(1) as f64
     }
 
-    /// The perturbation issue's criterion, with linear approximation and without: 99.9% of
+    /// The perturbation issue's criterion, with BLA and without: 99.9% of
     /// the stable pixels equal.
     fn assert_close(&self, what: &str) {
         println!(

@@ -67,7 +67,7 @@ impl Center {
     }
 }
 
-/// The reference orbits (and their linear maps) of this process's deep renders: a second
+/// The reference orbits (and their BLA maps) of this process's deep renders: a second
 /// render of a view, at another size or colouring, skips its orbit.
 static ORBITS: std::sync::LazyLock<mandel::OrbitCache> =
     std::sync::LazyLock::new(|| mandel::OrbitCache::new(64 << 20));

@@ -61,7 +61,7 @@ pub struct Config {
     pub tile_cache: PathBuf,
     /// Most bytes of tiles the cache keeps (the least recently used go first).
     pub tile_cache_bytes: u64,
-    /// Most bytes of reference orbits and linear maps each worker process keeps for deep
+    /// Most bytes of reference orbits and BLA maps each worker process keeps for deep
     /// renders and tiles that share a reference point (the least recently used go first).
     /// Per process: with process isolation, up to `max_workers` times this in all, for as
     /// long as their connections last.

@@ -8,7 +8,7 @@
 //! Usage: cargo run --release -p mandel --example deep_bench -- DIR [SIZE] [DIRECT_PIXELS]
 //!        [NAMES] [plain]  (DIR holds the .kfr files; SIZE 512 and 2 direct pixels by
 //!        default; NAMES, comma-separated file stems or `all`, picks some of them; `plain`
-//!        turns linear approximation off, as `--no-shortcuts` does); MANDEL_KERNEL picks the
+//!        turns BLA off, as `--no-shortcuts` does); MANDEL_KERNEL picks the
 //!        lanes' kernel, as for the command
 
 use std::path::PathBuf;
@@ -60,8 +60,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) => Kernel::best(),
     };
     let how = match shortcuts {
-        Shortcuts::On => "with linear approximation (BLA)",
-        Shortcuts::Off => "without linear approximation (every iteration stepped)",
+        Shortcuts::On => "with bivariate approximation (BLA, second order)",
+        Shortcuts::Off => "without BLA (every iteration stepped)",
     };
     println!("{size}x{size}, both cores, perturbation with rebasing, {how}, {kernel} lanes\n");
     println!(

@@ -104,7 +104,7 @@ impl DeepParams {
     }
 }
 
-/// The counter of one render's pixels: the reference orbit, and the linear maps along it
+/// The counter of one render's pixels: the reference orbit, and the BLA maps along it
 /// that pixels skip by, computed once for every thread when perturbing (or taken from a
 /// cache that other renders share).
 pub(crate) struct DeepCounter<'a> {
@@ -119,8 +119,8 @@ pub(crate) struct DeepCounter<'a> {
 impl<'a> DeepCounter<'a> {
     /// Prepares the counting of `params` to `max_iter`, escaping at |z| ≥ 2 (`smooth`:
     /// at the smooth colouring's radius), as `engine` says: with its shortcuts on, pixels
-    /// skip along the reference by linear approximation wherever the term it drops is below
-    /// [`mandel_deep::EPSILON`] of their delta; pixels step in its kernel's lanes; the orbit
+    /// skip along the reference by bivariate approximation (BLA) wherever the terms it drops
+    /// are below [`mandel_deep::EPSILON`] of their delta a step; pixels step in its kernel's lanes; the orbit
     /// and the maps come from its cache where that holds them, and are left there; its stop
     /// ends the orbit's computation.
     pub fn new(
@@ -156,7 +156,7 @@ impl<'a> DeepCounter<'a> {
         })
     }
 
-    /// The iterations skipped by linear approximation so far, by every thread.
+    /// The iterations skipped by BLA so far, by every thread.
     pub fn skipped(&self) -> u64 {
         self.skipped.load(Ordering::Relaxed)
     }

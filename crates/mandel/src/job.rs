@@ -80,7 +80,7 @@ pub struct Job {
     pub cancel: Option<Cancel>,
     /// Hears of progress, if set.
     pub progress: Option<ProgressFn>,
-    /// Past double precision, where the reference orbit and its linear maps are looked for
+    /// Past double precision, where the reference orbit and its BLA maps are looked for
     /// and left, to be shared with other renders of the same reference point (the tiles of
     /// a map); `None`: computed for this render alone.
     pub orbits: Option<OrbitCache>,

@@ -1,4 +1,4 @@
-//! Reference orbits and their linear maps kept from one deep render to the next
+//! Reference orbits and their BLA maps kept from one deep render to the next
 //! ([`OrbitCache`]): the tiles of a map share a reference point, and so one orbit and, where
 //! their pixels lie as far from it, one table.
 
@@ -96,7 +96,7 @@ impl OrbitCache {
         }
     }
 
-    /// The linear maps along `orbit` (`view`'s, to `max_iter` and `bailout`) for `view`'s
+    /// The BLA maps along `orbit` (`view`'s, to `max_iter` and `bailout`) for `view`'s
     /// pixels, computed unless held.
     pub(crate) fn table(
         &self,
