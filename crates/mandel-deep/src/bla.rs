@@ -356,6 +356,14 @@ impl BlaTable {
                 .is_some_and(|&r2| norm().cmp_abs(r2).is_lt())
     }
 
+    /// The steps from `Z_m` to the next point where maps start (0 if they start at `Z_m`):
+    /// only there may [`BlaTable::open_radii`] be other than 0.
+    #[inline(always)]
+    pub(crate) fn steps_to_start(m: usize) -> usize {
+        let span = 1 << MIN_LEVEL;
+        (span + 1 - m % span) % span
+    }
+
     /// Whether the shortest maps have one from `Z_m`.
     #[inline]
     fn maps_start_at(&self, m: usize) -> bool {
@@ -517,6 +525,34 @@ mod tests {
             }
         }
         (longest, curved)
+    }
+
+    #[test]
+    fn skips_open_only_where_maps_start() {
+        // The lanes test a delta against `open_radii` only where `steps_to_start` says maps
+        // start, and take the steps in between untested.
+        let (re, im) = (
+            Real::parse("-0.5", 128).unwrap(),
+            Real::parse("0.3", 128).unwrap(),
+        );
+        let orbit = ReferenceOrbit::compute(&re, &im, 128, 2_000, 4.0, Stop::never()).unwrap();
+        let table = BlaTable::new(&orbit, FloatExp::from(1e-30));
+        let open = table.open_radii();
+        assert!(open.iter().filter(|&&r| r > 0.0).count() >= 10);
+        for (m, &r) in open.iter().enumerate() {
+            let to_start = BlaTable::steps_to_start(m);
+            assert!(
+                r == 0.0 || to_start == 0,
+                "a skip opens at {m}, not a start"
+            );
+            // The nearest start, within a span.
+            assert!(to_start < 1 << MIN_LEVEL, "{m}");
+            assert_eq!(BlaTable::steps_to_start(m + to_start), 0, "{m}");
+            assert!(
+                (1..to_start).all(|k| BlaTable::steps_to_start(m + k) > 0),
+                "{m}"
+            );
+        }
     }
 
     #[test]
