@@ -152,26 +152,27 @@ impl Skip {
         (k.c * delta + k.d * c.skip) * delta + k.e * c.square
     }
 
-    /// The delta after the skip, for a delta in doubles (of at least 2^-1022) of the pixel
-    /// at `c`: the linear terms in doubles where `A`, `B` and `δc` all have their range (a
-    /// valid skip's `A` is below `r / |δ|`), otherwise in [`ComplexExp`], as the terms of
-    /// second order always are (their coefficients outgrow the doubles first).
+    /// The delta after the skip, for a delta in doubles of at least 2^-1022 (in either
+    /// part), of the pixel at `c`: each term a double complex product of mantissas and one
+    /// scaling, so that only the sums round otherwise than in [`Skip::apply`], which takes
+    /// over where a term is past the doubles' range (a valid skip's terms are below 1, and
+    /// the partial products `C·δ` and `D·δc` below `1/|δ|`: never, in practice).
     #[inline]
     pub fn apply_double(&self, d: (f64, f64), c: &Offset) -> (f64, f64) {
         let k = &self.k;
-        if k.a.exponent() > 1000 {
-            return self.apply(ComplexExp::from_f64(d), c).to_f64();
-        }
-        let (ar, ai) = k.a.to_f64();
-        let (br, bi) = if (-900..=900).contains(&k.b.exponent()) && c.skip.exponent() > -900 {
-            let (b0, b1) = k.b.to_f64();
-            let (c0, c1) = c.dc;
-            (b0 * c0 - b1 * c1, b0 * c1 + b1 * c0)
+        let (ar, ai) = k.a.mul_f64(d);
+        let (br, bi) = k.b.mul_to_f64(c.skip);
+        let (cr, ci) = k.c.mul_f64(d);
+        let (dr, di) = k.d.mul_to_f64(c.skip);
+        let (er, ei) = k.e.mul_to_f64(c.square);
+        let (sr, si) = (cr + dr, ci + di);
+        let (qr, qi) = (sr * d.0 - si * d.1 + er, sr * d.1 + si * d.0 + ei);
+        let next = (ar + br + qr, ai + bi + qi);
+        if next.0.is_finite() && next.1.is_finite() {
+            next
         } else {
-            (k.b * c.skip).to_f64()
-        };
-        let (qr, qi) = self.second_order(ComplexExp::from_f64(d), c).to_f64();
-        (ar * d.0 - ai * d.1 + br + qr, ar * d.1 + ai * d.0 + bi + qi)
+            self.apply(ComplexExp::from_f64(d), c).to_f64()
+        }
     }
 }
 

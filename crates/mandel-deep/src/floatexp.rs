@@ -287,6 +287,32 @@ impl ComplexExp {
     pub fn exponent(self) -> i32 {
         self.e
     }
+
+    /// `self · w` as doubles (zero below their range, infinite past it): one double complex
+    /// product and one scaling, the bits of `(self * ComplexExp::from_f64(w)).to_f64()`
+    /// wherever `w` and the product are normal doubles.
+    #[inline]
+    pub fn mul_f64(self, w: (f64, f64)) -> (f64, f64) {
+        let (re, im) = complex_mul((self.re, self.im), w);
+        (scale(re, self.e), scale(im, self.e))
+    }
+
+    /// `self · rhs` as doubles (zero below their range, infinite past it), without
+    /// normalising the product: the bits of `(self * rhs).to_f64()` wherever the product is
+    /// a normal double.
+    #[inline]
+    pub fn mul_to_f64(self, rhs: ComplexExp) -> (f64, f64) {
+        let (re, im) = complex_mul((self.re, self.im), (rhs.re, rhs.im));
+        let e = self.e.saturating_add(rhs.e);
+        (scale(re, e), scale(im, e))
+    }
+}
+
+/// `x · y` in doubles: the operations of [`ComplexExp`]'s product, in its order, so that
+/// the two round alike.
+#[inline(always)]
+fn complex_mul(x: (f64, f64), y: (f64, f64)) -> (f64, f64) {
+    (x.0 * y.0 - x.1 * y.1, x.0 * y.1 + x.1 * y.0)
 }
 
 impl Mul for ComplexExp {
@@ -366,6 +392,24 @@ mod tests {
             if a.abs() >= f64::MIN_POSITIVE {
                 prop_assert_eq!(fa.abs().sqrt().to_f64(), a.abs().sqrt());
             }
+        }
+
+        #[test]
+        fn products_to_doubles_are_the_normalised_ones_where_normal(
+            a in (-1e100..1e100f64, -1e100..1e100f64),
+            b in (-1e100..1e100f64, -1e100..1e100f64),
+            k in -2000i32..2000,
+        ) {
+            let normal = |z: (f64, f64)| {
+                [z.0, z.1].iter().all(|x| *x == 0.0 || x.abs() >= f64::MIN_POSITIVE)
+                    && z.0.is_finite() && z.1.is_finite()
+            };
+            let (ca, cb) = (ComplexExp::new(a.0, a.1, k), ComplexExp::from_f64(b));
+            let normalised = (ca * cb).to_f64();
+            prop_assume!(normal(normalised));
+            prop_assert_eq!(ca.mul_f64(b), normalised);
+            prop_assert_eq!(ca.mul_to_f64(cb), normalised);
+            prop_assert_eq!(cb.mul_to_f64(ca), (cb * ca).to_f64());
         }
 
         #[test]
