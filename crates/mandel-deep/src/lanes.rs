@@ -5,9 +5,10 @@
 //!
 //! Exactness: a lane performs the scalar loop's operations on the same doubles in the same
 //! order. Where the table may offer a skip it asks it as the scalar loop does and takes the
-//! skip or the plain step; it hands its pixel to the scalar loop ([`perturb::run`]) for an
-//! iteration whenever that iteration may be anything else: an escape (or |z|² within 10^-12
-//! of the bailout, where the exact test decides), max-iter, a rebase, the reference's end, or
+//! skip or the plain step, and it rebases as the scalar loop does (where z is nearer 0 than
+//! `Z_m`, or at the reference's end); it hands its pixel to the scalar loop
+//! ([`perturb::run`]) for an iteration whenever that iteration may be anything else: an
+//! escape (or |z|² within 10^-12 of the bailout, where the exact test decides), max-iter, or
 //! a delta below the doubles' range. So every pixel's count, norm and skipped iterations are
 //! the scalar loop's, bit for bit (tested in `tests.rs`).
 
@@ -261,7 +262,7 @@ fn fill<T, const L: usize>(
         // iteration is something else (`attention`: they keep their state) or took the
         // delta below the doubles' range (`tiny`).
         let (mut attention, mut skips, mut tiny) = (0u32, 0u32, 0u32);
-        let (mut next_r, mut next_i, mut sizes) = ([0.0f64; L], [0.0f64; L], [0.0f64; L]);
+        let [mut next_r, mut next_i, mut sizes] = [[0.0f64; L]; 3];
         // A skip that took the delta below the doubles' range: the delta again in full range,
         // as the scalar loop redoes it.
         let mut contracted = [None; L];
@@ -277,25 +278,31 @@ fn fill<T, const L: usize>(
         // The reference's points and skip thresholds of the lanes (gathered), then the
         // arithmetic and tests as straight-line array code the compiler can vectorize.
         let (zr, zi, open_at) = gather(points, open, m);
-        let mut other = [false; L];
+        let origin = points[0];
+        // Each lane's step, taken where it is plain (after a rebase, if the lane needs one);
+        // its flags, gathered into masks after (one loop of vector arithmetic and selects,
+        // then one of mask bits).
+        let [mut other, mut plain, mut skip, mut small] = [[false; L]; 4];
         for i in 0..L {
-            other[i] = (n[i] >= max_iter) | (m[i] == last);
-        }
-        // Each lane's step, taken where it is plain; its flags, gathered into masks after
-        // (one loop of vector arithmetic and selects, then one of mask bits).
-        let (mut plain, mut skip, mut small) = ([false; L], [false; L], [false; L]);
-        for i in 0..L {
-            let (a, b) = (dr[i], di[i]);
-            let (watch, size) = look((zr[i], zi[i]), (a, b), near_bailout);
-            let special = other[i] | watch;
-            skip[i] = !special & (size < open_at[i]);
-            let (re, im) = perturb::double_step((zr[i], zi[i]), (a, b), (cr[i], ci[i]));
-            plain[i] = !special & !skip[i];
+            let (z, d) = ((zr[i], zi[i]), (dr[i], di[i]));
+            let (norm, size) = sizes_at(z, d);
+            // The scalar loop's tests, in its order: max-iter or an escape (or |z|² within a
+            // rounding of the bailout) are its to take; a rebase (z nearer 0 than Z_m, or
+            // the reference's end) restarts the delta as z from Z_0, here.
+            other[i] = (n[i] >= max_iter) | (norm >= near_bailout);
+            let rebase = !other[i] & ((m[i] == last) | (norm < size));
+            let (z, d) = if rebase {
+                (origin, (z.0 + d.0, z.1 + d.1))
+            } else {
+                (z, d)
+            };
+            skip[i] = !other[i] & !rebase & (size < open_at[i]);
+            let (re, im) = perturb::double_step(z, d, (cr[i], ci[i]));
+            plain[i] = !other[i] & !skip[i];
             (next_r[i], next_i[i], sizes[i]) = (re, im, size);
-            other[i] = special;
-            dr[i] = if plain[i] { re } else { a };
-            di[i] = if plain[i] { im } else { b };
-            m[i] += usize::from(plain[i]);
+            dr[i] = if plain[i] { re } else { d.0 };
+            di[i] = if plain[i] { im } else { d.1 };
+            m[i] = if rebase { 0 } else { m[i] } + usize::from(plain[i]);
             n[i] += u32::from(plain[i]);
             small[i] = plain[i] & perturb::below_doubles((re, im));
         }
@@ -431,13 +438,19 @@ shim!(fill_avx2, "avx2", 8);
 shim!(fill_avx512, "avx512f", 8);
 
 /// The tests a lane's iteration from `Z_m = z` with delta `d` starts with, as the scalar
-/// loop's: whether the scalar loop must take it (|z|² may have reached the bailout, which
-/// `near_bailout` is a little below, or z is nearer 0 than `Z_m`: a rebase), and `|d|²`.
+/// loop's: whether the scalar loop's tests may find anything but a plain step or a skip
+/// (|z|² may have reached the bailout, which `near_bailout` is a little below, or z is
+/// nearer 0 than `Z_m`: a rebase), and `|d|²`.
 #[inline(always)]
 fn look(z: (f64, f64), d: (f64, f64), near_bailout: f64) -> (bool, f64) {
-    let norm = size((z.0 + d.0, z.1 + d.1));
-    let size = size(d);
+    let (norm, size) = sizes_at(z, d);
     ((norm >= near_bailout) | (norm < size), size)
+}
+
+/// `|z|²` for the pixel at `Z_m = z` with delta `d`, and `|d|²`.
+#[inline(always)]
+fn sizes_at(z: (f64, f64), d: (f64, f64)) -> (f64, f64) {
+    (size((z.0 + d.0, z.1 + d.1)), size(d))
 }
 
 /// `|d|²`, as the scalar loop computes it.
