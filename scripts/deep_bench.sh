@@ -3,13 +3,14 @@
 # memory figure is its own): docs/bench/deep-*.txt and the README's deep-zoom table.
 #
 # Usage: bash scripts/deep_bench.sh [SIZE] [DIRECT_PIXELS] [plain|ab]
-#   SIZE 1024 by default; `plain` turns BLA off; `ab` renders each location with BLA and then
+#   SIZE 1024 by default; DIRECT_PIXELS 16 (a 4×4 grid of pixels checked against direct
+#   iteration, the largest square of at most that many); `plain` turns BLA off; `ab` renders each location with BLA and then
 #   without it, one after the other (the A/B of BLA in one run, rows marked "BLA" and
 #   "plain"; both check the same pixels against direct iteration).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-1024}
-direct=${2:-4}
+direct=${2:-16}
 mode=${3:-}
 case "$mode" in
     "") runs=(on) ;;

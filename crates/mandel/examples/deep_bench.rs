@@ -1,13 +1,14 @@
 //! Kalles Fraktaler 2's benchmark locations, rendered by perturbation on every core: the
-//! whole render's time, the reference orbit's and the linear-approximation table's alone,
-//! the iterations stepped per pixel against those skipped, the process's peak memory, and
-//! direct arbitrary-precision iteration on a few pixels (whose counts are checked against
-//! the perturbed ones). The figures of docs/deep-zoom.md; `scripts/deep_bench.sh` runs one
+//! whole render's time, the reference orbit's and the BLA table's alone, the iterations
+//! stepped per pixel against those skipped, the process's peak memory, and direct
+//! arbitrary-precision iteration on a few pixels, at the view's precision and 64 bits more
+//! (where the two agree, the pixel is stable, and its count is checked against the perturbed
+//! one; the others are reported as unsure). The figures of docs/deep-zoom.md; `scripts/deep_bench.sh` runs one
 //! process per location, so that each peak is its own.
 //!
 //! Usage: cargo run --release -p mandel --example deep_bench -- DIR [SIZE] [DIRECT_PIXELS]
-//!        [NAMES] [plain]  (DIR holds the .kfr files; SIZE 512 and 2 direct pixels by
-//!        default; NAMES, comma-separated file stems or `all`, picks some of them; `plain`
+//!        [NAMES] [plain]  (DIR holds the .kfr files; SIZE 512 and a grid of 4 direct
+//!        pixels by default; NAMES, comma-separated file stems or `all`, picks some of them; `plain`
 //!        turns BLA off, as `--no-shortcuts` does); MANDEL_KERNEL picks the
 //!        lanes' kernel, as for the command
 
@@ -16,13 +17,14 @@ use std::time::Instant;
 
 use mandel::{Format, Job, Kernel, KfLocation, Precision, Shortcuts};
 use mandel_kernel::Stop;
+use rayon::prelude::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let usage = "usage: deep_bench DIR [SIZE] [DIRECT_PIXELS] [NAMES] [plain]";
     let dir = PathBuf::from(args.next().ok_or(usage)?);
     let size: u32 = args.next().map_or(Ok(512), |s| s.parse())?;
-    let direct_pixels: u64 = args.next().map_or(Ok(2), |s| s.parse())?;
+    let direct_pixels: u64 = args.next().map_or(Ok(4), |s| s.parse())?;
     let names: Option<Vec<String>> = args
         .next()
         .filter(|s| s != "all")
@@ -101,21 +103,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (grid, summary) = job.counts_with_summary()?;
         let total = start.elapsed();
         let iterations = grid.total_iterations();
-        // Direct iteration on a few pixels spread over the picture.
         let pixels = u64::from(size) * u64::from(size);
-        let mut agree = 0;
-        for k in 0..direct_pixels {
-            // The middle of the k-th of equal runs of pixels, half a row on (off the
-            // picture's centre column), or its last pixel.
-            let index =
-                ((2 * k + 1) * pixels / (2 * direct_pixels) + u64::from(size) / 2).min(pixels - 1);
-            let mut direct = [0];
-            deep.direct_span(max_iter, index, Stop::never(), &mut direct)?;
-            agree += u64::from(direct[0] == grid.counts()[index as usize]);
-        }
+        // Direct iteration on a grid of pixels over the picture (g×g, the largest square of
+        // at most DIRECT_PIXELS), on every core, at the view's precision and 64 bits more:
+        // the pixels whose two direct counts agree are the stable ones that the accuracy
+        // criterion compares.
+        let finer = deep.with_bits(deep.bits() + 64);
+        let direct = |index: usize| -> Result<(bool, bool), mandel_kernel::Stopped> {
+            let (mut direct, mut check) = ([0], [0]);
+            deep.direct_span(max_iter, index as u64, Stop::never(), &mut direct)?;
+            finer.direct_span(max_iter, index as u64, Stop::never(), &mut check)?;
+            Ok((direct == check, direct[0] == grid.counts()[index]))
+        };
+        let g = direct_pixels.isqrt() as usize;
+        let at = |k: usize| (2 * k + 1) * size as usize / (2 * g);
+        let checks = (0..g * g)
+            .into_par_iter()
+            .map(|k| direct(at(k / g) * size as usize + at(k % g)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let stable = checks.iter().filter(|(stable, _)| *stable).count();
+        let agree = checks
+            .iter()
+            .filter(|&&(stable, equal)| stable && equal)
+            .count();
+        let unsure = match checks.len() - stable {
+            0 => String::new(),
+            n => format!(" ({n} unsure)"),
+        };
         let name = file.file_stem().unwrap().to_string_lossy();
         println!(
-            "| {name} | {max_iter} | {} | {:.2} s ({steps} steps) | {table_text} | {:.2} s | {:.0} of {:.0} | {:.2}% | {} | {agree} of {direct_pixels} equal |",
+            "| {name} | {max_iter} | {} | {:.2} s ({steps} steps) | {table_text} | {:.2} s | {:.0} of {:.0} | {:.2}% | {} | {agree} of {stable} equal{unsure} |",
             deep.bits(),
             reference.as_secs_f64(),
             total.as_secs_f64(),
