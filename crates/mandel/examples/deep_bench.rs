@@ -109,11 +109,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // the pixels whose two direct counts agree are the stable ones that the accuracy
         // criterion compares.
         let finer = deep.with_bits(deep.bits() + 64);
-        let direct = |index: usize| -> Result<(bool, bool), mandel_kernel::Stopped> {
+        let direct = |index: usize| -> Result<Check, mandel_kernel::Stopped> {
             let (mut direct, mut check) = ([0], [0]);
             deep.direct_span(max_iter, index as u64, Stop::never(), &mut direct)?;
             finer.direct_span(max_iter, index as u64, Stop::never(), &mut check)?;
-            Ok((direct == check, direct[0] == grid.counts()[index]))
+            Ok(Check {
+                index,
+                direct: direct[0],
+                stable: direct == check,
+            })
         };
         let g = direct_pixels.isqrt() as usize;
         let at = |k: usize| (2 * k + 1) * size as usize / (2 * g);
@@ -121,28 +125,58 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .into_par_iter()
             .map(|k| direct(at(k / g) * size as usize + at(k % g)))
             .collect::<Result<Vec<_>, _>>()?;
-        let stable = checks.iter().filter(|(stable, _)| *stable).count();
-        let agree = checks
+        let peak = peak_memory().unwrap_or_else(|| "?".into());
+        let stable: Vec<&Check> = checks.iter().filter(|c| c.stable).collect();
+        let (agree, differ): (Vec<&Check>, Vec<&Check>) = stable
             .iter()
-            .filter(|&&(stable, equal)| stable && equal)
-            .count();
-        let unsure = match checks.len() - stable {
-            0 => String::new(),
-            n => format!(" ({n} unsure)"),
-        };
+            .partition(|c| c.direct == grid.counts()[c.index]);
+        let mut result = format!("{} of {} equal", agree.len(), stable.len());
+        if checks.len() > stable.len() {
+            result += &format!(" ({} unsure)", checks.len() - stable.len());
+        }
+        if !differ.is_empty() && shortcuts == Shortcuts::On {
+            // Whether perturbation without BLA is off at those pixels too: then it is the
+            // double delta's precision, not the skips.
+            let orbit = deep.reference(max_iter, mandel_deep::COUNT_BAILOUT, Stop::never())?;
+            let mut plain_differ = 0;
+            for c in &differ {
+                let mut plain = [0];
+                let from = c.index as u64;
+                deep.perturbed_span(
+                    &orbit,
+                    None,
+                    Kernel::Scalar,
+                    from,
+                    Stop::never(),
+                    &mut plain,
+                )?;
+                plain_differ += usize::from(plain[0] != c.direct);
+            }
+            result += &format!(
+                "; without BLA, {plain_differ} of the {} differ too",
+                differ.len()
+            );
+        }
         let name = file.file_stem().unwrap().to_string_lossy();
         println!(
-            "| {name} | {max_iter} | {} | {:.2} s ({steps} steps) | {table_text} | {:.2} s | {:.0} of {:.0} | {:.2}% | {} | {agree} of {stable} equal{unsure} |",
+            "| {name} | {max_iter} | {} | {:.2} s ({steps} steps) | {table_text} | {:.2} s | {:.0} of {:.0} | {:.2}% | {peak} | {result} |",
             deep.bits(),
             reference.as_secs_f64(),
             total.as_secs_f64(),
             summary.computed as f64 / pixels as f64,
             iterations as f64 / pixels as f64,
             100.0 * (1.0 - summary.computed as f64 / iterations.max(1) as f64),
-            peak_memory().unwrap_or_else(|| "?".into()),
         );
     }
     Ok(())
+}
+
+/// One pixel checked by direct iteration: its index, its direct count, and whether that count
+/// is the same 64 bits finer.
+struct Check {
+    index: usize,
+    direct: u32,
+    stable: bool,
 }
 
 /// This process's peak resident memory so far (Linux's VmHWM).
