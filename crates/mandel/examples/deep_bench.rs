@@ -1,16 +1,16 @@
 //! Kalles Fraktaler 2's benchmark locations, rendered by perturbation on every core: the
 //! whole render's time, the reference orbit's and the BLA table's alone, the iterations
 //! stepped per pixel against those skipped, the process's peak memory, and direct
-//! arbitrary-precision iteration on a few pixels, at the view's precision and 64 bits more
-//! (where the two agree, the pixel is stable, and its count is checked against the perturbed
-//! one; the others are reported as unsure). The figures of docs/deep-zoom.md; `scripts/deep_bench.sh` runs one
-//! process per location, so that each peak is its own.
+//! arbitrary-precision iteration on a grid of pixels, at the view's precision and 64 bits
+//! more (where the two agree, the pixel is stable and its count is checked against the
+//! perturbed one; the others are reported as unsure). The figures of docs/deep-zoom.md;
+//! `scripts/deep_bench.sh` runs one process per location, so that each peak is its own.
 //!
 //! Usage: cargo run --release -p mandel --example deep_bench -- DIR [SIZE] [DIRECT_PIXELS]
 //!        [NAMES] [plain]  (DIR holds the .kfr files; SIZE 512 and a grid of 4 direct
-//!        pixels by default; NAMES, comma-separated file stems or `all`, picks some of them; `plain`
-//!        turns BLA off, as `--no-shortcuts` does); MANDEL_KERNEL picks the
-//!        lanes' kernel, as for the command
+//!        pixels by default; NAMES, comma-separated file stems or `all`, picks some of them;
+//!        `plain` turns BLA off, as `--no-shortcuts` does); MANDEL_KERNEL picks the lanes'
+//!        kernel, as for the command
 
 use std::path::PathBuf;
 use std::time::Instant;
