@@ -510,6 +510,13 @@ mod tests {
                 };
                 longest = longest.max(skip.steps);
                 let approx = skip.apply_double(d, &offset);
+                // The doubles' path is the ComplexExp one but for the rounding of its sums.
+                let wide = skip.apply(ComplexExp::from_f64(d), &offset).to_f64();
+                let gap = (approx.0 - wide.0).hypot(approx.1 - wide.1);
+                assert!(
+                    gap <= 8.0 * f64::EPSILON * wide.0.hypot(wide.1),
+                    "from {m}: {approx:?} in doubles against {wide:?}"
+                );
                 let mut exact = d;
                 for k in m..m + skip.steps as usize {
                     exact = perturb::double_step(orbit.z(k), exact, dc);
